@@ -1,0 +1,200 @@
+//! The light client's header chain: extension, forks, most work, locators.
+
+use blockchain_core::header::HeaderError;
+use blockchain_core::header_chain::{HeaderChain, HeaderChainError, TipUpdate};
+use blockchain_core::params::REGTEST;
+use blockchain_core::{BlockHash, Header, MerkleHash};
+
+const FAR_FUTURE: u64 = u64::MAX / 2;
+
+/// `count` mined regtest headers on top of `parent`; `salt` makes branches differ.
+fn headers_after(parent: &Header, count: usize, salt: u8) -> Vec<Header> {
+    let mut out: Vec<Header> = Vec::new();
+    let mut previous = *parent;
+    for _ in 0..count {
+        let mut header = Header {
+            version: 1,
+            height: previous.height + 1,
+            prev_hash: previous.hash(),
+            merkle_root: MerkleHash([salt; 32]),
+            state_root: MerkleHash::ZERO,
+            time: previous.time + 1000,
+            bits: REGTEST.genesis_bits,
+            nonce: 0,
+        };
+        let target = header.bits.to_target().expect("canonical");
+        while !target.is_met_by(&header.hash().0) {
+            header.nonce += 1;
+        }
+        out.push(header);
+        previous = header;
+    }
+    out
+}
+
+#[test]
+fn a_batch_extends_the_chain() {
+    let mut chain = HeaderChain::new(&REGTEST);
+    let headers = headers_after(&REGTEST.genesis_header(), 30, 0);
+    let update = chain.accept_headers(&headers, FAR_FUTURE).expect("valid");
+    assert_eq!(
+        update,
+        TipUpdate {
+            added: 30,
+            fork_height: Some(0),
+            reorganized: false
+        }
+    );
+    assert_eq!(chain.height(), 30);
+    assert_eq!(chain.tip_hash(), headers[29].hash());
+    assert_eq!(chain.header_at(7), Some(&headers[6]));
+    // Re-sending known headers changes nothing.
+    assert_eq!(
+        chain.accept_headers(&headers, FAR_FUTURE),
+        Ok(TipUpdate::default())
+    );
+}
+
+#[test]
+fn a_longer_branch_wins_and_a_shorter_one_does_not() {
+    let genesis = REGTEST.genesis_header();
+    let mut chain = HeaderChain::new(&REGTEST);
+    let main = headers_after(&genesis, 10, 0);
+    chain.accept_headers(&main, FAR_FUTURE).expect("valid");
+    // A branch from height 5 of equal length: ties keep the first seen.
+    let tie = headers_after(&main[4], 5, 1);
+    let update = chain.accept_headers(&tie, FAR_FUTURE).expect("valid");
+    assert_eq!(
+        update,
+        TipUpdate {
+            added: 5,
+            fork_height: None,
+            reorganized: false
+        }
+    );
+    assert_eq!(chain.tip_hash(), main[9].hash());
+    // One more block on it gives it more work: reorg at height 5.
+    let more = headers_after(&tie[4], 1, 1);
+    let update = chain.accept_headers(&more, FAR_FUTURE).expect("valid");
+    assert_eq!(
+        update,
+        TipUpdate {
+            added: 1,
+            fork_height: Some(5),
+            reorganized: true
+        }
+    );
+    assert_eq!(chain.tip_hash(), more[0].hash());
+    assert!(!chain.is_on_best_chain(&main[9].hash()));
+    assert!(chain.is_on_best_chain(&main[4].hash()));
+    assert_eq!(chain.header_at(6), Some(&tie[0]));
+    assert!(chain.tip_work() > chain.chain_work(&main[9].hash()).expect("known"));
+}
+
+#[test]
+fn an_invalid_header_stops_the_batch_and_keeps_the_valid_prefix() {
+    let mut chain = HeaderChain::new(&REGTEST);
+    let mut headers = headers_after(&REGTEST.genesis_header(), 5, 0);
+    headers[3].height = 99;
+    let error = chain
+        .accept_headers(&headers, FAR_FUTURE)
+        .expect_err("invalid");
+    assert_eq!(
+        error,
+        HeaderChainError {
+            index: 3,
+            hash: headers[3].hash(),
+            error: HeaderError::WrongHeight {
+                expected: 4,
+                got: 99
+            }
+        }
+    );
+    assert_eq!(chain.height(), 3);
+}
+
+#[test]
+fn unknown_parent_and_second_genesis_are_rejected() {
+    let mut chain = HeaderChain::new(&REGTEST);
+    let headers = headers_after(&REGTEST.genesis_header(), 3, 0);
+    let error = chain
+        .accept_headers(&headers[1..], FAR_FUTURE)
+        .expect_err("orphan");
+    assert_eq!(
+        error.error,
+        HeaderError::UnknownParent {
+            prev_hash: headers[0].hash()
+        }
+    );
+    let mut fake_genesis = REGTEST.genesis_header();
+    fake_genesis.nonce = 1;
+    let error = chain
+        .accept_headers(&[fake_genesis], FAR_FUTURE)
+        .expect_err("second genesis");
+    assert_eq!(
+        error.error,
+        HeaderError::BadGenesis {
+            hash: fake_genesis.hash()
+        }
+    );
+}
+
+#[test]
+fn a_header_from_the_far_future_is_rejected() {
+    let mut chain = HeaderChain::new(&REGTEST);
+    let headers = headers_after(&REGTEST.genesis_header(), 1, 0);
+    let now = headers[0].time - REGTEST.max_future_drift_ms - 1;
+    let error = chain
+        .accept_headers(&headers, now)
+        .expect_err("too far ahead");
+    assert!(matches!(
+        error.error,
+        HeaderError::TimeTooFarInFuture { .. }
+    ));
+}
+
+#[test]
+fn locator_steps_back_exponentially_and_finds_the_fork() {
+    let mut chain = HeaderChain::new(&REGTEST);
+    let headers = headers_after(&REGTEST.genesis_header(), 100, 0);
+    chain.accept_headers(&headers, FAR_FUTURE).expect("valid");
+    let locator = chain.locator();
+    let heights: Vec<u64> = locator
+        .iter()
+        .map(|hash| chain.get(hash).expect("known").height)
+        .collect();
+    assert_eq!(
+        heights,
+        vec![
+            100, 99, 98, 97, 96, 95, 94, 93, 92, 91, 89, 85, 77, 61, 29, 0
+        ]
+    );
+    assert_eq!(chain.find_fork(&locator), 100);
+    assert_eq!(
+        chain.find_fork(&[BlockHash([5; 32]), headers[41].hash()]),
+        42
+    );
+    assert_eq!(chain.find_fork(&[]), 0);
+}
+
+#[test]
+fn median_time_past_is_enforced_across_a_batch() {
+    let mut chain = HeaderChain::new(&REGTEST);
+    let mut headers = headers_after(&REGTEST.genesis_header(), 12, 0);
+    // Block 12 at the time of block 6: the median of blocks 1..=11 is block 6's time.
+    let mut late = headers[11];
+    late.time = headers[5].time;
+    let target = late.bits.to_target().expect("canonical");
+    while !target.is_met_by(&late.hash().0) {
+        late.nonce += 1;
+    }
+    headers[11] = late;
+    let error = chain.accept_headers(&headers, FAR_FUTURE).expect_err("mtp");
+    assert_eq!(
+        error.error,
+        HeaderError::TimeNotAfterMedianTimePast {
+            time: headers[5].time,
+            median_time_past: headers[5].time
+        }
+    );
+}

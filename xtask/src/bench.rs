@@ -1,0 +1,668 @@
+//! `cargo xtask bench`: runs the core's criterion benchmarks and prints each
+//! as a ratio to its limit, measured in the same run where possible.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use crate::{cargo, metadata, package, run_cmd, show, wants_help};
+
+/// What a benchmark's rate is compared with.
+#[derive(Debug, Clone, Copy)]
+enum LimitRef {
+    /// This benchmark is itself a limit others refer to.
+    Itself,
+    /// Another benchmark of the same run, by id.
+    Bench(&'static str),
+    /// An absolute rate per second: the row's `factor`.
+    Absolute,
+    /// A rate measured with an outside tool in the same run.
+    External(External),
+    /// Informational: only time and rate are printed.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum External {
+    /// `openssl speed rsa3072`, verify/s.
+    OpensslRsa3072Verify,
+    /// `openssl speed rsa3072`, sign/s.
+    OpensslRsa3072Sign,
+}
+
+/// One row of the limits table:
+/// `ratio = rate(bench) / (rate(limit) * factor)`, passing if `>= target`.
+/// For `LimitRef::Absolute`, `rate(limit) * factor` is `factor` itself.
+#[derive(Debug)]
+struct Limit {
+    bench: &'static str,
+    limit: LimitRef,
+    factor: f64,
+    /// `None`: informational, never missed.
+    target: Option<f64>,
+    description: &'static str,
+}
+
+/// Benchmark ids are criterion's `group/function`.
+const LIMITS: &[Limit] = &[
+    Limit {
+        bench: "sha256/compress",
+        limit: LimitRef::Itself,
+        factor: 1.0,
+        target: None,
+        description: "raw SHA-256 compressions/s: the limit for PoW",
+    },
+    Limit {
+        bench: "pow/midstate_hash",
+        limit: LimitRef::Bench("sha256/compress"),
+        factor: 0.5,
+        target: Some(0.9),
+        description: "PoW hashes/s vs compressions/s ÷ 2",
+    },
+    Limit {
+        bench: "header/verify",
+        limit: LimitRef::Absolute,
+        factor: 2_000_000.0,
+        target: Some(1.0),
+        description: "headers verified/s vs 2,000,000/s",
+    },
+    Limit {
+        bench: "rsa/verify_rustcrypto",
+        limit: LimitRef::External(External::OpensslRsa3072Verify),
+        factor: 0.5,
+        target: Some(1.0),
+        description: "RSA-3072 verify/s (rsa crate) vs OpenSSL verify/s ÷ 2",
+    },
+    Limit {
+        bench: "rsa/verify_ring",
+        limit: LimitRef::External(External::OpensslRsa3072Verify),
+        factor: 0.5,
+        target: Some(1.0),
+        description: "RSA-3072 verify/s (ring) vs OpenSSL verify/s ÷ 2",
+    },
+    Limit {
+        bench: "rsa/sign",
+        limit: LimitRef::External(External::OpensslRsa3072Sign),
+        factor: 1.0,
+        target: None,
+        description: "RSA-3072 sign/s vs OpenSSL sign/s",
+    },
+    Limit {
+        bench: "state/update",
+        limit: LimitRef::None,
+        factor: 1.0,
+        target: None,
+        description: "state tree update",
+    },
+    Limit {
+        bench: "keystore/decrypt",
+        limit: LimitRef::None,
+        factor: 1.0,
+        target: None,
+        description: "keystore unlock (PBKDF2 600,000 rounds + AES-GCM)",
+    },
+];
+
+/// Core features the benchmarks need when the core declares them
+/// (`rsa/verify_ring` needs ring).
+const BENCH_FEATURES: &[&str] = &["ring-verify"];
+
+const HELP: &str = "\
+usage: cargo xtask bench [--report] [--no-openssl] [args...] [-- criterion args...]
+
+Runs `cargo bench -p blockchain-core --bench core [args...]` (with the core's
+`ring-verify` feature when it has one), then reads criterion's results from
+target/criterion/<group>/<function>/new/{estimates,benchmark}.json and prints
+per benchmark: time per iteration (mean), rate per second
+(1e9 / mean_ns * elements of its Throughput, else 1), and
+ratio = rate / (rate of its limit * factor), with its target.
+RSA limits come from `openssl speed -seconds 3 rsa3072`, run after the benchmarks.
+
+  --report       do not run the benchmarks; report what target/criterion holds
+  --no-openssl   do not run `openssl speed` (RSA ratios become n/a)
+  -- <filter>    criterion arguments, e.g. `cargo xtask bench -- rsa/`
+
+Missed targets are printed as MISSED; the command still exits 0.
+";
+
+pub(crate) fn main(args: Vec<String>) -> Result<()> {
+    if wants_help(&args) {
+        print!("{HELP}");
+        return Ok(());
+    }
+    let mut report_only = false;
+    let mut no_openssl = false;
+    let mut bench_args = Vec::new();
+    let mut after_separator = false;
+    for arg in args {
+        if !after_separator {
+            match arg.as_str() {
+                "--report" => {
+                    report_only = true;
+                    continue;
+                }
+                "--no-openssl" => {
+                    no_openssl = true;
+                    continue;
+                }
+                "--" => after_separator = true,
+                _ => {}
+            }
+        }
+        bench_args.push(arg);
+    }
+
+    let meta = metadata()?;
+    let criterion_dir = match std::env::var_os("CRITERION_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            let target = meta["target_directory"]
+                .as_str()
+                .context("cargo metadata has no target_directory")?;
+            Path::new(target).join("criterion")
+        }
+    };
+
+    // Results older than this run are "not run" (criterion keeps old ones).
+    let since = if report_only {
+        None
+    } else {
+        Some(SystemTime::now() - Duration::from_secs(2))
+    };
+    let bench_result = if report_only {
+        Ok(())
+    } else {
+        let mut cmd = cargo();
+        cmd.args(["bench", "-p", "blockchain-core", "--bench", "core"]);
+        if let Some(core) = package(&meta, "blockchain-core") {
+            let features: Vec<&str> = BENCH_FEATURES
+                .iter()
+                .copied()
+                .filter(|f| core["features"].get(*f).is_some())
+                .collect();
+            if !features.is_empty() {
+                cmd.args(["--features", &features.join(",")]);
+            }
+        }
+        cmd.args(&bench_args);
+        run_cmd(&mut cmd)
+    };
+
+    let results = read_results(&criterion_dir, since)?;
+    let wants_openssl = results.keys().any(|id| {
+        LIMITS
+            .iter()
+            .any(|l| l.bench == id && matches!(l.limit, LimitRef::External(_)))
+    });
+    let openssl = if no_openssl {
+        Openssl::Skipped("--no-openssl")
+    } else if !wants_openssl {
+        Openssl::Skipped("no RSA benchmark ran")
+    } else {
+        measure_openssl()
+    };
+
+    print_report(&results, &openssl, &criterion_dir);
+    bench_result.context("the benchmarks failed; the table shows what finished")
+}
+
+/// One criterion result.
+#[derive(Debug)]
+struct Measured {
+    mean_ns: f64,
+    throughput: Throughput,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Throughput {
+    None,
+    Elements(u64),
+    Bytes(u64),
+    ElementsAndBytes(u64, u64),
+}
+
+impl Measured {
+    /// Iterations per second.
+    fn iterations_per_sec(&self) -> f64 {
+        1e9 / self.mean_ns
+    }
+
+    /// Elements per second, counting an iteration as one element when the
+    /// benchmark declares no element throughput.
+    fn rate(&self) -> f64 {
+        let elements = match self.throughput {
+            Throughput::Elements(n) | Throughput::ElementsAndBytes(n, _) => n,
+            Throughput::None | Throughput::Bytes(_) => 1,
+        };
+        self.iterations_per_sec() * elements as f64
+    }
+
+    fn bytes_per_sec(&self) -> Option<f64> {
+        match self.throughput {
+            Throughput::Bytes(n) | Throughput::ElementsAndBytes(_, n) => {
+                Some(self.iterations_per_sec() * n as f64)
+            }
+            Throughput::None | Throughput::Elements(_) => None,
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        match self.throughput {
+            Throughput::Elements(_) | Throughput::ElementsAndBytes(..) => "elem/s",
+            Throughput::None | Throughput::Bytes(_) => "iter/s",
+        }
+    }
+}
+
+/// Reads every `<id>/new/benchmark.json` + `estimates.json` under `dir`,
+/// keeping only results written at or after `since` (if given).
+fn read_results(dir: &Path, since: Option<SystemTime>) -> Result<BTreeMap<String, Measured>> {
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        find_new_dirs(dir, &mut files)?;
+    }
+    let mut results = BTreeMap::new();
+    for new_dir in files {
+        let estimates_path = new_dir.join("estimates.json");
+        let benchmark_path = new_dir.join("benchmark.json");
+        if let Some(since) = since {
+            let written = fs::metadata(&estimates_path)
+                .and_then(|m| m.modified())
+                .with_context(|| format!("reading {}", estimates_path.display()))?;
+            if written < since {
+                continue;
+            }
+        }
+        let benchmark = read_json(&benchmark_path)?;
+        let estimates = read_json(&estimates_path)?;
+        let id = benchmark["full_id"]
+            .as_str()
+            .with_context(|| format!("{}: no full_id", benchmark_path.display()))?
+            .to_string();
+        let mean_ns = estimates["mean"]["point_estimate"]
+            .as_f64()
+            .with_context(|| format!("{}: no mean.point_estimate", estimates_path.display()))?;
+        let t = &benchmark["throughput"];
+        let throughput = if let Some(n) = t["Elements"].as_u64() {
+            Throughput::Elements(n)
+        } else if let Some(n) = t["Bytes"].as_u64().or_else(|| t["BytesDecimal"].as_u64()) {
+            Throughput::Bytes(n)
+        } else if let Some(n) = t["Bits"].as_u64() {
+            Throughput::Bytes(n / 8)
+        } else if let Some(eb) = t.get("ElementsAndBytes") {
+            Throughput::ElementsAndBytes(
+                eb["elements"].as_u64().unwrap_or(1),
+                eb["bytes"].as_u64().unwrap_or(0),
+            )
+        } else {
+            Throughput::None
+        };
+        if mean_ns > 0.0 {
+            results.insert(
+                id,
+                Measured {
+                    mean_ns,
+                    throughput,
+                },
+            );
+        }
+    }
+    Ok(results)
+}
+
+/// Collects the `new` directories holding a `benchmark.json` below `dir`.
+fn find_new_dirs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let entries = fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if !path.is_dir() {
+            continue;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name == "new" {
+            if path.join("benchmark.json").is_file() && path.join("estimates.json").is_file() {
+                out.push(path);
+            }
+        } else if name != "report" && name != "base" && name != "change" {
+            find_new_dirs(&path, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_json(path: &Path) -> Result<Value> {
+    let text = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// OpenSSL's RSA-3072 rates on this machine, or why there are none.
+#[derive(Debug)]
+enum Openssl {
+    Measured { sign: f64, verify: f64 },
+    Skipped(&'static str),
+    Failed(String),
+}
+
+impl Openssl {
+    fn rate(&self, which: External) -> Result<f64, String> {
+        match self {
+            Openssl::Measured { sign, verify } => Ok(match which {
+                External::OpensslRsa3072Sign => *sign,
+                External::OpensslRsa3072Verify => *verify,
+            }),
+            Openssl::Skipped(why) => Err(format!("limit n/a: openssl not run, {why}")),
+            Openssl::Failed(why) => Err(format!("limit n/a: {why}")),
+        }
+    }
+}
+
+fn measure_openssl() -> Openssl {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["speed", "-seconds", "3", "rsa3072"]);
+    eprintln!("\n$ {}   (the RSA limit, ~6 s)", show(&cmd));
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => return Openssl::Failed(format!("openssl missing ({e})")),
+    };
+    if !out.status.success() {
+        return Openssl::Failed(format!("`{}` failed ({})", show(&cmd), out.status));
+    }
+    match parse_openssl_speed(&String::from_utf8_lossy(&out.stdout)) {
+        Some((sign, verify)) => Openssl::Measured { sign, verify },
+        None => Openssl::Failed("no rsa 3072 line in `openssl speed` output".into()),
+    }
+}
+
+/// Parses the table of `openssl speed rsa3072`:
+///
+/// ```text
+///                   sign    verify    sign/s verify/s
+/// rsa 3072 bits 0.002022s 0.000040s    494.6  25006.7
+/// ```
+///
+/// (OpenSSL 3.2+ adds encrypt/decrypt columns; columns are found by header.)
+fn parse_openssl_speed(output: &str) -> Option<(f64, f64)> {
+    let lines: Vec<&str> = output.lines().collect();
+    let header_at = lines
+        .iter()
+        .position(|l| l.split_whitespace().any(|w| w == "verify/s"))?;
+    let header: Vec<&str> = lines[header_at].split_whitespace().collect();
+    let row = lines[header_at + 1..].iter().find(|l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        words.first() == Some(&"rsa") && words.contains(&"3072")
+    })?;
+    let values: Vec<&str> = row
+        .split_whitespace()
+        .skip_while(|w| *w != "bits")
+        .skip(1)
+        .collect();
+    let column = |name: &str| -> Option<f64> {
+        let i = header.iter().position(|h| *h == name)?;
+        values.get(i)?.parse().ok()
+    };
+    Some((column("sign/s")?, column("verify/s")?))
+}
+
+/// One printed row.
+struct Row {
+    id: String,
+    time: String,
+    rate: String,
+    limit: String,
+    ratio: String,
+    target: String,
+    status: String,
+    note: String,
+}
+
+fn print_report(results: &BTreeMap<String, Measured>, openssl: &Openssl, dir: &Path) {
+    let mut rows = Vec::new();
+    let mut missed = Vec::new();
+    let (mut ok, mut info, mut not_run) = (0, 0, 0);
+
+    for limit in LIMITS {
+        let Some(m) = results.get(limit.bench) else {
+            not_run += 1;
+            rows.push(Row {
+                id: limit.bench.into(),
+                time: "not run".into(),
+                rate: String::new(),
+                limit: String::new(),
+                ratio: String::new(),
+                target: target_text(limit.target),
+                status: "not run".into(),
+                note: limit.description.into(),
+            });
+            continue;
+        };
+        let limit_rate: Result<Option<f64>, String> = match limit.limit {
+            LimitRef::Itself => Ok(Some(m.rate() * limit.factor)),
+            LimitRef::Bench(other) => match results.get(other) {
+                Some(o) => Ok(Some(o.rate() * limit.factor)),
+                None => Err(format!("limit n/a: {other} not run")),
+            },
+            LimitRef::Absolute => Ok(Some(limit.factor)),
+            LimitRef::External(which) => openssl.rate(which).map(|r| Some(r * limit.factor)),
+            LimitRef::None => Ok(None),
+        };
+        let mut note = limit.description.to_string();
+        let (limit_text, ratio_text, status) = match limit_rate {
+            Ok(Some(l)) => {
+                let ratio = m.rate() / l;
+                let status = match (limit.limit, limit.target) {
+                    (LimitRef::Itself, _) => {
+                        info += 1;
+                        "limit".to_string()
+                    }
+                    (_, None) => {
+                        info += 1;
+                        "info".to_string()
+                    }
+                    (_, Some(t)) if ratio >= t => {
+                        ok += 1;
+                        "ok".to_string()
+                    }
+                    (_, Some(t)) => {
+                        missed.push(format!(
+                            "MISSED {}: ratio {ratio:.2} < target {t:.2} ({})",
+                            limit.bench, limit.description
+                        ));
+                        "MISSED".to_string()
+                    }
+                };
+                (format!("{}/s", si(l)), format!("{ratio:.2}"), status)
+            }
+            Ok(None) => {
+                info += 1;
+                (String::new(), String::new(), "info".to_string())
+            }
+            Err(why) => {
+                info += 1;
+                note = format!("{} ({why})", limit.description);
+                ("n/a".to_string(), "n/a".to_string(), "n/a".to_string())
+            }
+        };
+        rows.push(Row {
+            id: limit.bench.into(),
+            time: time_text(m.mean_ns),
+            rate: rate_text(m),
+            limit: limit_text,
+            ratio: ratio_text,
+            target: target_text(limit.target),
+            status,
+            note,
+        });
+    }
+
+    // Benchmarks without a row in LIMITS are still worth seeing.
+    for (id, m) in results {
+        if LIMITS.iter().any(|l| l.bench == id) {
+            continue;
+        }
+        info += 1;
+        rows.push(Row {
+            id: id.clone(),
+            time: time_text(m.mean_ns),
+            rate: rate_text(m),
+            limit: String::new(),
+            ratio: String::new(),
+            target: String::new(),
+            status: "info".into(),
+            note: "(no limit declared in xtask/src/bench.rs)".into(),
+        });
+    }
+
+    println!();
+    println!("Benchmarks (from {}):", dir.display());
+    if let Openssl::Measured { sign, verify } = openssl {
+        println!(
+            "OpenSSL RSA-3072 on this machine: {}/s sign, {}/s verify",
+            si(*sign),
+            si(*verify)
+        );
+    }
+    let header = Row {
+        id: "benchmark".into(),
+        time: "time/iter".into(),
+        rate: "rate".into(),
+        limit: "limit".into(),
+        ratio: "ratio".into(),
+        target: "target".into(),
+        status: "status".into(),
+        note: "what".into(),
+    };
+    let all: Vec<&Row> = std::iter::once(&header).chain(rows.iter()).collect();
+    let width = |f: fn(&Row) -> &str| all.iter().map(|r| f(r).chars().count()).max().unwrap_or(0);
+    let w = [
+        width(|r| &r.id),
+        width(|r| &r.time),
+        width(|r| &r.rate),
+        width(|r| &r.limit),
+        width(|r| &r.ratio),
+        width(|r| &r.target),
+        width(|r| &r.status),
+    ];
+    for (i, r) in all.iter().enumerate() {
+        println!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {:>w4$}  {:>w5$}  {:<w6$}  {}",
+            r.id,
+            r.time,
+            r.rate,
+            r.limit,
+            r.ratio,
+            r.target,
+            r.status,
+            r.note,
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3],
+            w4 = w[4],
+            w5 = w[5],
+            w6 = w[6],
+        );
+        if i == 0 {
+            let total: usize = w.iter().sum::<usize>() + 2 * w.len() + 4;
+            println!("{}", "-".repeat(total));
+        }
+    }
+    println!();
+    for line in &missed {
+        println!("{line}");
+    }
+    println!(
+        "bench: {ok} ok, {} MISSED, {info} informational, {not_run} not run",
+        missed.len()
+    );
+}
+
+fn target_text(target: Option<f64>) -> String {
+    target.map(|t| format!("≥{t:.2}")).unwrap_or_default()
+}
+
+fn rate_text(m: &Measured) -> String {
+    let mut text = format!("{} {}", si(m.rate()), m.unit());
+    if let Some(bytes) = m.bytes_per_sec() {
+        text.push_str(&format!(" ({}B/s)", si(bytes)));
+    }
+    text
+}
+
+/// Nanoseconds as ps / ns / µs / ms / s with three significant digits.
+fn time_text(ns: f64) -> String {
+    let (value, unit) = if ns < 1.0 {
+        (ns * 1e3, "ps")
+    } else if ns < 1e3 {
+        (ns, "ns")
+    } else if ns < 1e6 {
+        (ns / 1e3, "µs")
+    } else if ns < 1e9 {
+        (ns / 1e6, "ms")
+    } else {
+        (ns / 1e9, "s")
+    };
+    format!("{} {unit}", three_digits(value))
+}
+
+/// A rate with an SI prefix: `24.1 k`, `1.60 G`.
+fn si(value: f64) -> String {
+    let (scaled, prefix) = if value >= 1e12 {
+        (value / 1e12, " T")
+    } else if value >= 1e9 {
+        (value / 1e9, " G")
+    } else if value >= 1e6 {
+        (value / 1e6, " M")
+    } else if value >= 1e3 {
+        (value / 1e3, " k")
+    } else {
+        (value, " ")
+    };
+    format!("{}{prefix}", three_digits(scaled))
+}
+
+fn three_digits(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_openssl_3_0() {
+        let out = "\
+options: bn(64,64)
+                  sign    verify    sign/s verify/s
+rsa 3072 bits 0.002022s 0.000040s    494.6  25006.7
+";
+        assert_eq!(parse_openssl_speed(out), Some((494.6, 25006.7)));
+    }
+
+    #[test]
+    fn parses_openssl_3_2() {
+        let out = "\
+                   sign    verify    encrypt   decrypt   sign/s verify/s  encr./s  decr./s
+rsa  3072 bits 0.001400s 0.000028s 0.000029s 0.001390s    714.3  35714.3  34482.8    719.4
+";
+        assert_eq!(parse_openssl_speed(out), Some((714.3, 35714.3)));
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(time_text(0.4975), "498 ps");
+        assert_eq!(time_text(40_000.0), "40.0 µs");
+        assert_eq!(si(2_010_000_000.0), "2.01 G");
+        assert_eq!(si(25_006.7), "25.0 k");
+    }
+}
