@@ -30,7 +30,12 @@ pub fn asert_target(
     // stays far below i128::MAX only while spacing < 2^47 ms, which holds for any
     // sensible network; the parameters are constants checked by tests.
     let ideal = i128::from(params.target_spacing_ms) * height_delta;
-    let exponent = ((time_delta - ideal) * 65536).div_euclid(i128::from(half_life_ms));
+    let numerator = (time_delta - ideal) * 65536;
+    // i128 division is a slow library call; every real chain fits in i64.
+    let exponent = match (i64::try_from(numerator), i64::try_from(half_life_ms)) {
+        (Ok(numerator), Ok(half_life)) => i128::from(numerator.div_euclid(half_life)),
+        _ => numerator.div_euclid(i128::from(half_life_ms)),
+    };
     let shifts = exponent >> 16;
     let frac = (exponent - shifts * 65536) as u128;
     debug_assert!(frac < 65536);
@@ -40,8 +45,7 @@ pub fn asert_target(
         + (1u128 << 47);
     let factor = 65536u128 + (polynomial >> 48);
 
-    let initial = U512::from_be_slice(&params.initial_target().0.to_be_bytes::<32>());
-    let scaled = initial * U512::from(factor);
+    let scaled = mul_small(&params.initial_target().0, factor as u64);
     // (scaled << shifts) >> 16, as one shift: exact in both directions.
     let net_shift = shifts - 16;
     let pow_limit = params.pow_limit.0;
@@ -55,8 +59,24 @@ pub fn asert_target(
     } else {
         scaled >> ((-net_shift) as usize)
     };
-    let target = U256::from_be_slice(&target.to_be_bytes::<64>()[32..]);
+    let limbs = target.as_limbs();
+    // Past 256 bits only when net_shift >= 0, which returned above.
+    debug_assert!(limbs[4..].iter().all(|&limb| limb == 0));
+    let target = U256::from_limbs([limbs[0], limbs[1], limbs[2], limbs[3]]);
     Target(target.clamp(U256::from(1u8), pow_limit))
+}
+
+/// `value * factor` without overflow: 256 bits times 64 bits fits in 320.
+fn mul_small(value: &U256, factor: u64) -> U512 {
+    let mut limbs = [0u64; 8];
+    let mut carry = 0u128;
+    for (out, &limb) in limbs.iter_mut().zip(value.as_limbs()) {
+        let product = u128::from(limb) * u128::from(factor) + carry;
+        *out = product as u64;
+        carry = product >> 64;
+    }
+    limbs[4] = carry as u64;
+    U512::from_limbs(limbs)
 }
 
 #[cfg(test)]
@@ -112,6 +132,13 @@ mod tests {
             .0,
             U256::from(1u8)
         );
+    }
+
+    #[test]
+    fn mul_small_matches_full_multiplication() {
+        let value = U256::MAX - U256::from(12345u64);
+        let wide = U512::from_limbs_slice(value.as_limbs());
+        assert_eq!(mul_small(&value, 131_071), wide * U512::from(131_071u64));
     }
 
     #[test]

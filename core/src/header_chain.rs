@@ -24,6 +24,17 @@ struct Entry {
     median_time_past: u64,
 }
 
+impl Entry {
+    fn as_parent(&self) -> ParentInfo {
+        ParentInfo {
+            hash: self.hash,
+            height: self.header.height,
+            time: self.header.time,
+            median_time_past: self.median_time_past,
+        }
+    }
+}
+
 /// Verified headers of every known branch, with the most-work tip.
 #[derive(Clone, Debug)]
 pub struct HeaderChain {
@@ -160,14 +171,9 @@ impl HeaderChain {
 
     /// What the rules of a child of `hash` need to know about it.
     pub fn parent_info(&self, hash: &BlockHash) -> Option<ParentInfo> {
-        let &index = self.by_hash.get(hash)?;
-        let entry = &self.entries[index];
-        Some(ParentInfo {
-            hash: entry.hash,
-            height: entry.header.height,
-            time: entry.header.time,
-            median_time_past: entry.median_time_past,
-        })
+        self.by_hash
+            .get(hash)
+            .map(|&index| self.entries[index].as_parent())
     }
 
     fn median_time_past_ending_at(&self, header: &Header, parent: usize) -> u64 {
@@ -194,6 +200,8 @@ impl HeaderChain {
         now_ms: u64,
     ) -> Result<TipUpdate, HeaderChainError> {
         let old_tip = *self.best.last().expect("genesis");
+        self.entries.reserve(headers.len());
+        self.by_hash.reserve(headers.len());
         let mut update = TipUpdate::default();
         let mut best_candidate = old_tip;
         let mut result = Ok(());

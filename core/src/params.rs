@@ -221,6 +221,7 @@ mod tests {
         for network in Network::ALL {
             let params = network.params();
             assert!(params.initial_target() <= params.pow_limit);
+            assert_eq!(params.genesis_bits.to_target(), Ok(params.initial_target()));
             assert_eq!(network.name().parse::<Network>(), Ok(network));
         }
         assert_eq!(DEVNET.initial_target().0, U256::from(1u8) << 231);
