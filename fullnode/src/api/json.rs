@@ -1,0 +1,260 @@
+//! JSON shapes of the API (field names follow the seed design: `index`,
+//! `timestamp`, `previous_hash`, `sender`, `recipient`, …). Byte fields are
+//! lowercase hex, amounts are integers of base units, addresses bech32m.
+
+use blockchain_core::crypto::SIGNATURE_LEN;
+use blockchain_core::transaction::MAX_PUBLIC_KEY_LEN;
+use blockchain_core::{
+    Address, Amount, Block, CompactBits, Header, Params, Transaction, Txid, Work,
+};
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+
+/// A signed transaction as POST /transactions takes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitTransaction {
+    /// Must be 1.
+    pub version: u32,
+    /// Hex of the sender's SPKI DER public key.
+    pub sender: String,
+    /// bech32m address.
+    pub recipient: String,
+    /// Base units.
+    pub amount: u64,
+    /// Base units.
+    pub fee: u64,
+    /// Sender's account nonce.
+    pub nonce: u64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    /// Hex of the 384-byte RSASSA-PSS signature.
+    pub signature: String,
+}
+
+/// Parses an address of this network, as a 400 naming `field` on failure.
+pub fn parse_address(
+    params: &Params,
+    text: &str,
+    field: &'static str,
+) -> Result<Address, ApiError> {
+    Address::from_bech32m(text, params.address_prefix).map_err(|error| {
+        ApiError::bad_request(
+            "INVALID_ADDRESS",
+            format!("{field} is not a valid {} address: {error}", params.name),
+        )
+        .with_field(field, error.to_string())
+    })
+}
+
+fn parse_hex(text: &str, field: &'static str, max_len: usize) -> Result<Vec<u8>, ApiError> {
+    if text.len() > max_len * 2 {
+        return Err(
+            ApiError::bad_request("INVALID_HEX", format!("{field} is too long"))
+                .with_field(field, "too long"),
+        );
+    }
+    hex::decode(text).map_err(|error| {
+        ApiError::bad_request("INVALID_HEX", format!("{field} is not valid hex: {error}"))
+            .with_field(field, error.to_string())
+    })
+}
+
+impl SubmitTransaction {
+    /// The consensus transaction, or a 400 for malformed fields.
+    pub fn into_transaction(self, params: &Params) -> Result<Transaction, ApiError> {
+        if self.version != Transaction::VERSION {
+            return Err(ApiError::bad_request(
+                "UNSUPPORTED_VERSION",
+                format!("version {} is not supported", self.version),
+            )
+            .with_field("version", "must be 1"));
+        }
+        let from = parse_hex(&self.sender, "sender", MAX_PUBLIC_KEY_LEN)?;
+        if from.is_empty() {
+            return Err(ApiError::bad_request(
+                "INVALID_SENDER",
+                "sender is empty: a coinbase cannot be submitted",
+            )
+            .with_field("sender", "empty"));
+        }
+        let signature = parse_hex(&self.signature, "signature", SIGNATURE_LEN)?;
+        if signature.len() != SIGNATURE_LEN {
+            return Err(ApiError::bad_request(
+                "INVALID_SIGNATURE",
+                format!("signature must be {SIGNATURE_LEN} bytes"),
+            )
+            .with_field("signature", format!("{} bytes", signature.len())));
+        }
+        Ok(Transaction {
+            version: self.version,
+            from,
+            to: parse_address(params, &self.recipient, "recipient")?,
+            amount: Amount(self.amount),
+            fee: Amount(self.fee),
+            nonce: self.nonce,
+            time: self.timestamp,
+            signature,
+        })
+    }
+}
+
+/// A transaction in answers.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct TransactionJson {
+    /// Its id.
+    pub txid: Txid,
+    /// Always 1.
+    pub version: u32,
+    /// Hex SPKI DER; "" for a coinbase.
+    pub sender: String,
+    /// bech32m; null for a coinbase.
+    pub sender_address: Option<String>,
+    /// bech32m.
+    pub recipient: String,
+    /// Base units.
+    pub amount: u64,
+    /// Base units.
+    pub fee: u64,
+    /// Nonce (block height in a coinbase).
+    pub nonce: u64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    /// Hex; "" for a coinbase.
+    pub signature: String,
+}
+
+impl TransactionJson {
+    /// From a consensus transaction.
+    pub fn new(params: &Params, transaction: &Transaction) -> Self {
+        Self {
+            txid: transaction.txid(),
+            version: transaction.version,
+            sender: hex::encode(&transaction.from),
+            sender_address: transaction
+                .sender_address()
+                .map(|address| address.to_bech32m(params.address_prefix)),
+            recipient: transaction.to.to_bech32m(params.address_prefix),
+            amount: transaction.amount.0,
+            fee: transaction.fee.0,
+            nonce: transaction.nonce,
+            timestamp: transaction.time,
+            signature: hex::encode(&transaction.signature),
+        }
+    }
+}
+
+/// A 256-bit big-endian number as f64.
+fn u256_to_f64(bytes: [u8; 32]) -> f64 {
+    bytes
+        .iter()
+        .fold(0.0, |value, &byte| value * 256.0 + f64::from(byte))
+}
+
+/// Difficulty = pow_limit / target: 1 at the network's easiest target.
+pub fn difficulty(params: &Params, bits: CompactBits) -> f64 {
+    match bits.to_target_lenient() {
+        Ok(target) => {
+            u256_to_f64(params.pow_limit.to_be_bytes()) / u256_to_f64(target.to_be_bytes())
+        }
+        Err(_) => 0.0,
+    }
+}
+
+/// A block in answers.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct BlockJson {
+    /// Height.
+    pub index: u64,
+    /// Header time (ms).
+    pub timestamp: u64,
+    /// Parent hash.
+    pub previous_hash: String,
+    /// Block hash.
+    pub hash: String,
+    /// Nonce.
+    pub nonce: u64,
+    /// RFC 6962 root of the txids.
+    pub merkle_root: String,
+    /// State root after the block.
+    pub state_root: String,
+    /// Compact target.
+    pub bits: u32,
+    /// pow_limit / target.
+    pub difficulty: f64,
+    /// Cumulative work, hex.
+    pub chain_work: String,
+    /// Encoded size in bytes.
+    pub size: usize,
+    /// Best-chain blocks on top of it, itself included (0 when off the best chain).
+    pub confirmations: u64,
+    /// Transactions, coinbase first.
+    pub transactions: Vec<TransactionJson>,
+}
+
+impl BlockJson {
+    /// From a block with its work and confirmations.
+    pub fn new(params: &Params, block: &Block, chain_work: Work, confirmations: u64) -> Self {
+        let header = &block.header;
+        Self {
+            index: header.height,
+            timestamp: header.time,
+            previous_hash: header.prev_hash.to_string(),
+            hash: block.hash().to_string(),
+            nonce: header.nonce,
+            merkle_root: header.merkle_root.to_string(),
+            state_root: header.state_root.to_string(),
+            bits: header.bits.0,
+            difficulty: difficulty(params, header.bits),
+            chain_work: hex::encode(chain_work.to_be_bytes()),
+            size: block.encoded_len(),
+            confirmations,
+            transactions: block
+                .transactions
+                .iter()
+                .map(|tx| TransactionJson::new(params, tx))
+                .collect(),
+        }
+    }
+}
+
+/// A header in answers: fields and raw bytes.
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+pub struct HeaderJson {
+    /// Height.
+    pub index: u64,
+    /// Hash.
+    pub hash: String,
+    /// Parent hash.
+    pub previous_hash: String,
+    /// Merkle root.
+    pub merkle_root: String,
+    /// State root.
+    pub state_root: String,
+    /// Time (ms).
+    pub timestamp: u64,
+    /// Compact target.
+    pub bits: u32,
+    /// Nonce.
+    pub nonce: u64,
+    /// The 128 header bytes, hex.
+    pub raw: String,
+}
+
+impl HeaderJson {
+    /// From a header.
+    pub fn new(header: &Header) -> Self {
+        Self {
+            index: header.height,
+            hash: header.hash().to_string(),
+            previous_hash: header.prev_hash.to_string(),
+            merkle_root: header.merkle_root.to_string(),
+            state_root: header.state_root.to_string(),
+            timestamp: header.time,
+            bits: header.bits.0,
+            nonce: header.nonce,
+            raw: hex::encode(header.to_bytes()),
+        }
+    }
+}

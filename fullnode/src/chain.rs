@@ -1,0 +1,420 @@
+//! The chain-state owner: the one place that changes the best chain, the
+//! account state and the mempool. The miner, the REST API and (later) the
+//! network all go through [`Chain`]; it announces changes on a broadcast
+//! channel of [`ChainEvent`]s.
+//!
+//! Every change is written to storage in one transaction before it becomes
+//! visible in memory, so what a client was told is what a restart finds.
+
+pub mod index;
+mod reorg;
+mod template;
+
+use std::sync::Arc;
+
+use blockchain_core::crypto::RingVerifier;
+use blockchain_core::header::check_header_time_against_clock;
+use blockchain_core::state::{Account, StateProof, StateTree};
+use blockchain_core::transaction::TxError;
+use blockchain_core::validation::{BlockError, check_block};
+use blockchain_core::{Address, Block, BlockHash, Header, Params, Transaction, Txid, Work};
+use tokio::sync::{Mutex, broadcast, watch};
+
+use crate::mempool::{Mempool, MempoolError, PendingTransaction};
+use crate::storage::{Storage, StorageError};
+use index::BlockIndex;
+
+pub use template::block_template;
+
+/// Something that changed, for subscribers (API events, network, miner).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// The best tip moved forward.
+    NewTip { hash: BlockHash, height: u64 },
+    /// The best chain switched branches.
+    Reorg {
+        old_tip: BlockHash,
+        new_tip: BlockHash,
+        fork_height: u64,
+        height: u64,
+    },
+    /// A transaction entered the mempool.
+    NewTransaction { txid: Txid },
+}
+
+/// The best tip, cheap to read without the lock.
+#[derive(Clone, Debug)]
+pub struct TipStatus {
+    /// Tip header.
+    pub header: Header,
+    /// Tip hash.
+    pub hash: BlockHash,
+    /// Cumulative work.
+    pub chain_work: Work,
+    /// Pending transactions.
+    pub mempool_size: usize,
+    /// Their total size in bytes.
+    pub mempool_bytes: usize,
+}
+
+/// Why a block was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitBlockError {
+    /// Already known.
+    #[error("block {0} is already known")]
+    Duplicate(BlockHash),
+    /// Its parent is not known.
+    #[error("parent {0} is not known")]
+    UnknownParent(BlockHash),
+    /// Its parent failed validation.
+    #[error("parent {0} is invalid")]
+    InvalidParent(BlockHash),
+    /// It breaks a rule.
+    #[error("invalid block: {0}")]
+    Invalid(#[from] BlockError),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Why a transaction was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitTxError {
+    /// It breaks a context-free rule (key, amount, signature).
+    #[error("invalid transaction: {0}")]
+    Invalid(#[from] TxError),
+    /// The state or the mempool refuses it.
+    #[error(transparent)]
+    Rejected(#[from] MempoolError),
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// An error opening the chain from storage.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Stored data contradicts itself.
+    #[error("stored chain is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// What happened to an accepted block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockOutcome {
+    /// It is the new tip.
+    NewTip,
+    /// Stored on a side branch with less work.
+    SideBranch,
+}
+
+pub(crate) struct ChainState {
+    pub(crate) index: BlockIndex,
+    pub(crate) state: StateTree,
+    pub(crate) mempool: Mempool,
+}
+
+/// The chain-state owner.
+pub struct Chain {
+    params: &'static Params,
+    storage: Arc<dyn Storage>,
+    inner: Mutex<ChainState>,
+    events: broadcast::Sender<ChainEvent>,
+    status: watch::Sender<TipStatus>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("network", &self.params.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Account view for the API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountView {
+    /// Confirmed state (None: the account does not exist).
+    pub account: Option<Account>,
+    /// Amount + fee of pending outgoing transactions.
+    pub pending_out: u128,
+    /// Amount of pending incoming transactions.
+    pub pending_in: u128,
+    /// The nonce the next transaction must carry.
+    pub next_nonce: u64,
+}
+
+impl Chain {
+    /// Loads the chain from storage and checks it: the block index links up,
+    /// the tip is known, the accounts hash to the tip's state root; pending
+    /// transactions are re-validated.
+    pub async fn open(
+        params: &'static Params,
+        storage: Arc<dyn Storage>,
+        mempool_max: usize,
+    ) -> Result<Arc<Chain>, OpenError> {
+        let genesis = params.genesis_header();
+        if storage.tip().await?.is_none() {
+            // A new database: genesis becomes the stored tip, so the API serves it like any block.
+            let block = params.genesis_block();
+            let hash = block.hash();
+            let work = params
+                .genesis_bits
+                .to_target()
+                .map(|target| target.work())
+                .unwrap_or_default();
+            storage.store_block(&block, work).await?;
+            let connected = crate::storage::ConnectedBlock {
+                hash,
+                height: 0,
+                undo: Default::default(),
+                transactions: Vec::new(),
+            };
+            storage
+                .apply_chain_update(&crate::storage::ChainUpdate {
+                    connected: vec![connected],
+                    new_tip: hash,
+                    ..Default::default()
+                })
+                .await?;
+        }
+        let mut index = BlockIndex::new(genesis);
+        for stored in storage.load_block_index().await? {
+            if stored.header.height == 0 {
+                if stored.header != genesis {
+                    return Err(OpenError::Inconsistent(
+                        "stored genesis is not this network's genesis".into(),
+                    ));
+                }
+                continue;
+            }
+            if !index.contains(&stored.header.prev_hash) {
+                return Err(OpenError::Inconsistent(format!(
+                    "block {} has no stored parent",
+                    stored.header.hash()
+                )));
+            }
+            index.insert(stored.header, stored.chain_work, stored.invalid);
+        }
+        if let Some(tip) = storage.tip().await? {
+            if !index.contains(&tip) {
+                return Err(OpenError::Inconsistent(format!("tip {tip} is not stored")));
+            }
+            index.set_best(&tip);
+        }
+        let mut state = StateTree::new();
+        for (address, account) in storage.load_accounts().await? {
+            state.insert(address, account);
+        }
+        let tip = index.tip().clone();
+        if state.root() != tip.header.state_root {
+            return Err(OpenError::Inconsistent(format!(
+                "accounts hash to {}, but tip {} at height {} commits to {}",
+                state.root(),
+                tip.hash,
+                tip.header.height,
+                tip.header.state_root
+            )));
+        }
+        let mut mempool = Mempool::new(mempool_max);
+        let mut stale = Vec::new();
+        for (transaction, accepted_ms) in storage.load_mempool().await? {
+            let txid = transaction.txid();
+            let admitted = transaction
+                .check_signed(params, &RingVerifier)
+                .ok()
+                .and_then(|_| mempool.check(&state, &transaction, &txid).ok());
+            match admitted {
+                Some(admission) => mempool.insert(transaction, txid, accepted_ms, &admission),
+                None => stale.push(txid),
+            }
+        }
+        if !stale.is_empty() {
+            tracing::info!(
+                count = stale.len(),
+                "dropping pending transactions no longer valid"
+            );
+            let update = crate::storage::ChainUpdate {
+                mempool_removed: stale,
+                new_tip: tip.hash,
+                ..Default::default()
+            };
+            storage.apply_chain_update(&update).await?;
+        }
+        tracing::info!(height = tip.header.height, tip = %tip.hash, accounts = state.len(), pending = mempool.len(), "chain loaded");
+        let status = TipStatus {
+            header: tip.header,
+            hash: tip.hash,
+            chain_work: tip.chain_work,
+            mempool_size: mempool.len(),
+            mempool_bytes: mempool.bytes(),
+        };
+        let (events, _) = broadcast::channel(1024);
+        let (status, _) = watch::channel(status);
+        Ok(Arc::new(Chain {
+            params,
+            storage,
+            inner: Mutex::new(ChainState {
+                index,
+                state,
+                mempool,
+            }),
+            events,
+            status,
+        }))
+    }
+
+    /// Network parameters.
+    pub fn params(&self) -> &'static Params {
+        self.params
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// Subscribes to changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<ChainEvent> {
+        self.events.subscribe()
+    }
+
+    /// The current tip, without waiting for the lock.
+    pub fn status(&self) -> TipStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver that sees every tip change.
+    pub fn watch_status(&self) -> watch::Receiver<TipStatus> {
+        self.status.subscribe()
+    }
+
+    fn publish(&self, inner: &ChainState) {
+        let tip = inner.index.tip();
+        self.status.send_replace(TipStatus {
+            header: tip.header,
+            hash: tip.hash,
+            chain_work: tip.chain_work,
+            mempool_size: inner.mempool.len(),
+            mempool_bytes: inner.mempool.bytes(),
+        });
+    }
+
+    /// Validates and stores a block; moves the best chain to it when it has
+    /// the most work. Signatures are checked before the lock is taken.
+    pub async fn submit_block(
+        &self,
+        block: Block,
+        now_ms: u64,
+    ) -> Result<BlockOutcome, SubmitBlockError> {
+        let hash = block.hash();
+        if self.inner.lock().await.index.contains(&hash) {
+            return Err(SubmitBlockError::Duplicate(hash));
+        }
+        check_header_time_against_clock(self.params, &block.header, now_ms)
+            .map_err(BlockError::Header)?;
+        let params = self.params;
+        let checked =
+            tokio::task::spawn_blocking(move || check_block(params, block, &RingVerifier))
+                .await
+                .expect("block checks do not panic")?;
+        let mut inner = self.inner.lock().await;
+        let outcome = reorg::accept_block(self, &mut inner, checked).await;
+        self.publish(&inner);
+        outcome
+    }
+
+    /// Validates a transaction and adds it to the mempool; returns once it is persisted.
+    pub async fn submit_transaction(
+        &self,
+        transaction: Transaction,
+        now_ms: u64,
+    ) -> Result<Txid, SubmitTxError> {
+        let params = self.params;
+        let (transaction, result) = tokio::task::spawn_blocking(move || {
+            let result = transaction.check_signed(params, &RingVerifier).map(drop);
+            (transaction, result)
+        })
+        .await
+        .expect("signature checks do not panic");
+        result?;
+        let txid = transaction.txid();
+        let mut inner = self.inner.lock().await;
+        let admission = inner.mempool.check(&inner.state, &transaction, &txid)?;
+        self.storage
+            .add_pending(&transaction, now_ms, &admission.removed)
+            .await?;
+        inner.mempool.insert(transaction, txid, now_ms, &admission);
+        self.publish(&inner);
+        drop(inner);
+        let _ = self.events.send(ChainEvent::NewTransaction { txid });
+        Ok(txid)
+    }
+
+    /// A block template paying `miner`, with the best pending transactions.
+    pub async fn template(&self, miner: Address, now_ms: u64) -> crate::miner::Template {
+        let mut inner = self.inner.lock().await;
+        let ChainState {
+            index,
+            state,
+            mempool,
+        } = &mut *inner;
+        block_template(self.params, index.tip(), state, mempool, miner, now_ms)
+    }
+
+    /// An account with its pending activity.
+    pub async fn account(&self, address: &Address) -> AccountView {
+        let inner = self.inner.lock().await;
+        let pending_in = inner
+            .mempool
+            .by_fee_descending()
+            .filter(|entry| entry.transaction.to == *address)
+            .map(|entry| u128::from(entry.transaction.amount.0))
+            .sum();
+        AccountView {
+            account: inner.state.get(address),
+            pending_out: inner.mempool.pending_spend(address, None),
+            pending_in,
+            next_nonce: inner.mempool.next_nonce(&inner.state, address),
+        }
+    }
+
+    /// A state proof of `address` against the tip, with the tip header.
+    pub async fn prove_account(&self, address: &Address) -> (StateProof, Header, BlockHash) {
+        let mut inner = self.inner.lock().await;
+        let proof = inner.state.prove(address);
+        let tip = inner.index.tip();
+        (proof, tip.header, tip.hash)
+    }
+
+    /// Pending transactions, highest fee first.
+    pub async fn pending(&self, limit: usize, offset: usize) -> (Vec<PendingTransaction>, usize) {
+        let inner = self.inner.lock().await;
+        let page = inner
+            .mempool
+            .by_fee_descending()
+            .skip(offset)
+            .take(limit)
+            .cloned()
+            .collect();
+        (page, inner.mempool.len())
+    }
+
+    /// One pending transaction.
+    pub async fn pending_transaction(&self, txid: &Txid) -> Option<PendingTransaction> {
+        self.inner.lock().await.mempool.get(txid).cloned()
+    }
+
+    /// Best-chain hash at a height.
+    pub async fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        self.inner.lock().await.index.hash_at(height)
+    }
+
+    /// True when the block is on the best chain.
+    pub async fn is_on_best_chain(&self, hash: &BlockHash) -> bool {
+        self.inner.lock().await.index.is_on_best_chain(hash)
+    }
+}

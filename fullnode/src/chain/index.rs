@@ -1,0 +1,192 @@
+//! The node's block index: every stored header, its chain work, and the
+//! best chain by height.
+
+use std::collections::HashMap;
+
+use blockchain_core::header::{MEDIAN_TIME_SPAN, ParentInfo, median_time_past};
+use blockchain_core::{BlockHash, Header, Work};
+
+/// One known block.
+#[derive(Clone, Debug)]
+pub struct IndexEntry {
+    /// Its header.
+    pub header: Header,
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Cumulative work.
+    pub chain_work: Work,
+    /// Median time past ending at this block (for its children's rules).
+    pub median_time_past: u64,
+    /// Failed validation.
+    pub invalid: bool,
+}
+
+impl IndexEntry {
+    /// What a child's rules need.
+    pub fn as_parent(&self) -> ParentInfo {
+        ParentInfo {
+            hash: self.hash,
+            height: self.header.height,
+            time: self.header.time,
+            median_time_past: self.median_time_past,
+        }
+    }
+}
+
+/// All known blocks and the best chain.
+#[derive(Clone, Debug)]
+pub struct BlockIndex {
+    entries: HashMap<BlockHash, IndexEntry>,
+    best: Vec<BlockHash>,
+}
+
+impl BlockIndex {
+    /// An index holding genesis.
+    pub fn new(genesis: Header) -> Self {
+        let hash = genesis.hash();
+        let work = genesis
+            .bits
+            .to_target()
+            .map(|target| target.work())
+            .unwrap_or_default();
+        let entry = IndexEntry {
+            header: genesis,
+            hash,
+            chain_work: work,
+            median_time_past: genesis.time,
+            invalid: false,
+        };
+        Self {
+            entries: HashMap::from([(hash, entry)]),
+            best: vec![hash],
+        }
+    }
+
+    /// A known block.
+    pub fn get(&self, hash: &BlockHash) -> Option<&IndexEntry> {
+        self.entries.get(hash)
+    }
+
+    /// True when known.
+    pub fn contains(&self, hash: &BlockHash) -> bool {
+        self.entries.contains_key(hash)
+    }
+
+    /// The best tip.
+    pub fn tip(&self) -> &IndexEntry {
+        &self.entries[self.best.last().expect("the best chain holds genesis")]
+    }
+
+    /// Height of the best tip.
+    pub fn height(&self) -> u64 {
+        (self.best.len() - 1) as u64
+    }
+
+    /// Best-chain hash at `height`.
+    pub fn hash_at(&self, height: u64) -> Option<BlockHash> {
+        usize::try_from(height)
+            .ok()
+            .and_then(|height| self.best.get(height))
+            .copied()
+    }
+
+    /// True when on the best chain.
+    pub fn is_on_best_chain(&self, hash: &BlockHash) -> bool {
+        self.entries
+            .get(hash)
+            .is_some_and(|entry| self.hash_at(entry.header.height) == Some(*hash))
+    }
+
+    /// Median time past ending at a new child of `parent` (the child's own entry).
+    fn median_time_past_with(&self, header: &Header) -> u64 {
+        let mut times = Vec::with_capacity(MEDIAN_TIME_SPAN);
+        times.push(header.time);
+        let mut cursor = self.entries.get(&header.prev_hash);
+        while let Some(entry) = cursor {
+            if times.len() == MEDIAN_TIME_SPAN {
+                break;
+            }
+            times.push(entry.header.time);
+            cursor = if entry.header.height == 0 {
+                None
+            } else {
+                self.entries.get(&entry.header.prev_hash)
+            };
+        }
+        median_time_past(&times)
+    }
+
+    /// Adds a block whose parent is known.
+    pub fn insert(&mut self, header: Header, chain_work: Work, invalid: bool) -> &IndexEntry {
+        let hash = header.hash();
+        let median_time_past = self.median_time_past_with(&header);
+        self.entries.entry(hash).or_insert(IndexEntry {
+            header,
+            hash,
+            chain_work,
+            median_time_past,
+            invalid,
+        })
+    }
+
+    /// Marks a block and every known descendant invalid.
+    pub fn mark_invalid(&mut self, hash: &BlockHash) {
+        if let Some(entry) = self.entries.get_mut(hash) {
+            entry.invalid = true;
+        }
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let invalid_children: Vec<BlockHash> = self
+                .entries
+                .values()
+                .filter(|entry| !entry.invalid && entry.header.height > 0)
+                .filter(|entry| {
+                    self.entries
+                        .get(&entry.header.prev_hash)
+                        .is_some_and(|parent| parent.invalid)
+                })
+                .map(|entry| entry.hash)
+                .collect();
+            for child in invalid_children {
+                changed = true;
+                if let Some(entry) = self.entries.get_mut(&child) {
+                    entry.invalid = true;
+                }
+            }
+        }
+    }
+
+    /// The best chain from genesis to `tip`'s ancestor at `fork` (exclusive of fork) …
+    /// Returns (fork height, blocks to connect in order) to move the best chain to `tip`.
+    pub fn path_to(&self, tip: &BlockHash) -> (u64, Vec<BlockHash>) {
+        let mut branch = Vec::new();
+        let mut cursor = *tip;
+        loop {
+            let entry = &self.entries[&cursor];
+            if self.hash_at(entry.header.height) == Some(cursor) {
+                branch.reverse();
+                return (entry.header.height, branch);
+            }
+            branch.push(cursor);
+            cursor = entry.header.prev_hash;
+        }
+    }
+
+    /// Makes `tip` the best tip (its whole path must be known).
+    pub fn set_best(&mut self, tip: &BlockHash) {
+        let (fork, branch) = self.path_to(tip);
+        self.best.truncate(fork as usize + 1);
+        self.best.extend(branch);
+    }
+
+    /// The valid block with the most work (ties: the current tip).
+    pub fn most_work_valid(&self) -> BlockHash {
+        let tip = self.tip();
+        self.entries
+            .values()
+            .filter(|entry| !entry.invalid && entry.chain_work > tip.chain_work)
+            .max_by_key(|entry| entry.chain_work)
+            .map_or(tip.hash, |entry| entry.hash)
+    }
+}

@@ -1,0 +1,12 @@
+//! The BlockChain full node as a library: the binary in `main.rs` parses the
+//! command line and calls [`node::run`]; tests start nodes the same way.
+
+pub mod api;
+pub mod chain;
+pub mod clock;
+pub mod config;
+pub mod mempool;
+pub mod miner;
+pub mod mining;
+pub mod node;
+pub mod storage;

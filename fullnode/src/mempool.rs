@@ -1,0 +1,335 @@
+//! Pending transactions: validated on entry against the state plus the
+//! sender's earlier pending transactions, deduplicated, ordered by fee,
+//! bounded (lowest fee evicted), replace-by-fee for the same sender and nonce.
+//!
+//! Signatures are checked before a transaction gets here (outside the chain
+//! lock); the mempool checks what depends on the state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use blockchain_core::state::StateTree;
+use blockchain_core::{Address, Amount, Transaction, Txid};
+
+/// Why a transaction was not accepted into the mempool.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    /// Already pending.
+    #[error("transaction {0} is already pending")]
+    AlreadyKnown(Txid),
+    /// The nonce was used already.
+    #[error("nonce {got} is already used; the account's next nonce is {expected}")]
+    NonceTooLow { expected: u64, got: u64 },
+    /// The nonce skips ahead of the sender's sequence.
+    #[error("nonce {got} leaves a gap; the next nonce is {expected}")]
+    NonceGap { expected: u64, got: u64 },
+    /// A replacement must pay a higher fee than the one it replaces.
+    #[error("a replacement for nonce {nonce} must pay more than {fee} units")]
+    ReplacementUnderpriced { nonce: u64, fee: u64 },
+    /// Balance minus pending spends is not enough.
+    #[error("insufficient funds: available {available} units, needed {needed} units")]
+    InsufficientFunds { available: u64, needed: u64 },
+    /// Full, and the fee is not above the lowest pending fee.
+    #[error("mempool is full and the fee {fee} is not above the lowest pending fee {lowest}")]
+    Full { fee: u64, lowest: u64 },
+    /// Coinbases are not relayed.
+    #[error("a coinbase cannot be submitted")]
+    Coinbase,
+}
+
+/// A pending transaction.
+#[derive(Clone, Debug)]
+pub struct PendingTransaction {
+    /// The transaction.
+    pub transaction: Transaction,
+    /// Its id.
+    pub txid: Txid,
+    /// Its sender.
+    pub sender: Address,
+    /// When it was accepted (ms).
+    pub accepted_ms: u64,
+}
+
+/// What admitting a transaction changes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Admission {
+    /// Pending transactions that leave the pool: a replaced one, evicted ones.
+    pub removed: Vec<Txid>,
+}
+
+/// The pool.
+#[derive(Debug, Clone)]
+pub struct Mempool {
+    entries: HashMap<Txid, PendingTransaction>,
+    /// Per sender: nonce → txid, a gap-free run starting at the account nonce.
+    by_sender: HashMap<Address, BTreeMap<u64, Txid>>,
+    /// (fee, Reverse order of arrival via txid tie-break) for eviction and listing.
+    by_fee: BTreeSet<(u64, Txid)>,
+    max_size: usize,
+}
+
+impl Mempool {
+    /// An empty pool holding at most `max_size` transactions.
+    pub fn new(max_size: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            by_sender: HashMap::new(),
+            by_fee: BTreeSet::new(),
+            max_size: max_size.max(1),
+        }
+    }
+
+    /// Number of pending transactions.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// A pending transaction by id.
+    pub fn get(&self, txid: &Txid) -> Option<&PendingTransaction> {
+        self.entries.get(txid)
+    }
+
+    /// Sum of encoded sizes, for metrics.
+    pub fn bytes(&self) -> usize {
+        self.entries
+            .values()
+            .map(|entry| entry.transaction.encoded_len())
+            .sum()
+    }
+
+    /// Pending transactions, highest fee first.
+    pub fn by_fee_descending(&self) -> impl Iterator<Item = &PendingTransaction> {
+        self.by_fee
+            .iter()
+            .rev()
+            .filter_map(|(_, txid)| self.entries.get(txid))
+    }
+
+    /// Pending transactions from `sender`, in nonce order.
+    pub fn from_sender(&self, sender: &Address) -> impl Iterator<Item = &PendingTransaction> {
+        self.by_sender
+            .get(sender)
+            .into_iter()
+            .flat_map(|queue| queue.values())
+            .filter_map(|txid| self.entries.get(txid))
+    }
+
+    /// The nonce the sender's next transaction must carry.
+    pub fn next_nonce(&self, state: &StateTree, sender: &Address) -> u64 {
+        let account_nonce = state.get(sender).map_or(0, |account| account.nonce);
+        self.by_sender
+            .get(sender)
+            .and_then(|queue| queue.keys().next_back())
+            .map_or(account_nonce, |last| last + 1)
+    }
+
+    /// Amount + fee of every pending transaction from `sender`, except `skip`.
+    pub fn pending_spend(&self, sender: &Address, skip: Option<u64>) -> u128 {
+        self.from_sender(sender)
+            .filter(|entry| Some(entry.transaction.nonce) != skip)
+            .map(|entry| {
+                u128::from(entry.transaction.amount.0) + u128::from(entry.transaction.fee.0)
+            })
+            .sum()
+    }
+
+    /// Checks `transaction` (signature already verified) against `state` and
+    /// the pool, without changing anything.
+    pub fn check(
+        &self,
+        state: &StateTree,
+        transaction: &Transaction,
+        txid: &Txid,
+    ) -> Result<Admission, MempoolError> {
+        let Some(sender) = transaction.sender_address() else {
+            return Err(MempoolError::Coinbase);
+        };
+        if self.entries.contains_key(txid) {
+            return Err(MempoolError::AlreadyKnown(*txid));
+        }
+        let account = state.get(&sender).unwrap_or_default();
+        let next = self.next_nonce(state, &sender);
+        let nonce = transaction.nonce;
+        let mut admission = Admission::default();
+        if nonce < account.nonce {
+            return Err(MempoolError::NonceTooLow {
+                expected: next,
+                got: nonce,
+            });
+        }
+        if nonce > next {
+            return Err(MempoolError::NonceGap {
+                expected: next,
+                got: nonce,
+            });
+        }
+        let replaced = (nonce < next).then(|| self.by_sender[&sender][&nonce]);
+        if let Some(old) = replaced {
+            let old_fee = self.entries[&old].transaction.fee.0;
+            if transaction.fee.0 <= old_fee {
+                return Err(MempoolError::ReplacementUnderpriced {
+                    nonce,
+                    fee: old_fee,
+                });
+            }
+        }
+        let needed = u128::from(transaction.amount.0) + u128::from(transaction.fee.0);
+        let available = u128::from(account.balance.0)
+            .saturating_sub(self.pending_spend(&sender, replaced.map(|_| nonce)));
+        if needed > available {
+            return Err(MempoolError::InsufficientFunds {
+                available: u64::try_from(available).unwrap_or(u64::MAX),
+                needed: u64::try_from(needed).unwrap_or(u64::MAX),
+            });
+        }
+        if let Some(old) = replaced {
+            // The replaced transaction and every later one of the sender go:
+            // the later ones were checked against the old spend.
+            admission.removed.push(old);
+            admission.removed.extend(
+                self.by_sender[&sender]
+                    .range(nonce + 1..)
+                    .map(|(_, txid)| *txid),
+            );
+        } else if self.entries.len() >= self.max_size {
+            let &(lowest, victim) = self.by_fee.iter().next().expect("a full pool is not empty");
+            if transaction.fee.0 <= lowest {
+                return Err(MempoolError::Full {
+                    fee: transaction.fee.0,
+                    lowest,
+                });
+            }
+            let victim_entry = &self.entries[&victim];
+            admission.removed.extend(
+                self.by_sender[&victim_entry.sender]
+                    .range(victim_entry.transaction.nonce..)
+                    .map(|(_, txid)| *txid),
+            );
+        }
+        Ok(admission)
+    }
+
+    /// Adds a checked transaction, applying its admission.
+    pub fn insert(
+        &mut self,
+        transaction: Transaction,
+        txid: Txid,
+        accepted_ms: u64,
+        admission: &Admission,
+    ) {
+        for removed in &admission.removed {
+            self.remove(removed);
+        }
+        let sender = transaction
+            .sender_address()
+            .expect("checked: not a coinbase");
+        self.by_fee.insert((transaction.fee.0, txid));
+        self.by_sender
+            .entry(sender)
+            .or_default()
+            .insert(transaction.nonce, txid);
+        self.entries.insert(
+            txid,
+            PendingTransaction {
+                transaction,
+                txid,
+                sender,
+                accepted_ms,
+            },
+        );
+    }
+
+    /// Removes one transaction (mined, replaced, evicted), if pending.
+    pub fn remove(&mut self, txid: &Txid) -> Option<PendingTransaction> {
+        let entry = self.entries.remove(txid)?;
+        self.by_fee.remove(&(entry.transaction.fee.0, *txid));
+        if let Some(queue) = self.by_sender.get_mut(&entry.sender) {
+            queue.remove(&entry.transaction.nonce);
+            if queue.is_empty() {
+                self.by_sender.remove(&entry.sender);
+            }
+        }
+        Some(entry)
+    }
+
+    /// After the state changed (a new tip): drops what is no longer valid in
+    /// sequence (nonce used, gap, funds) and returns what was dropped.
+    pub fn revalidate(&mut self, state: &StateTree) -> Vec<Txid> {
+        let mut dropped = Vec::new();
+        let senders: Vec<Address> = self.by_sender.keys().copied().collect();
+        for sender in senders {
+            let account = state.get(&sender).unwrap_or_default();
+            let mut expected = account.nonce;
+            let mut balance = u128::from(account.balance.0);
+            let queue: Vec<(u64, Txid)> = self.by_sender[&sender]
+                .iter()
+                .map(|(nonce, txid)| (*nonce, *txid))
+                .collect();
+            let mut broken = false;
+            for (nonce, txid) in queue {
+                let transaction = &self.entries[&txid].transaction;
+                let needed = u128::from(transaction.amount.0) + u128::from(transaction.fee.0);
+                if !broken && nonce == expected && needed <= balance {
+                    expected += 1;
+                    balance -= needed;
+                } else {
+                    broken = nonce >= expected;
+                    dropped.push(txid);
+                }
+            }
+        }
+        for txid in &dropped {
+            self.remove(txid);
+        }
+        dropped
+    }
+
+    /// Transactions for a block: highest fee first among each sender's next
+    /// transaction, in nonce order per sender, within `max_bytes`.
+    pub fn select(&self, max_bytes: usize) -> Vec<Transaction> {
+        let mut heads: BTreeSet<(u64, Txid)> = BTreeSet::new();
+        let mut cursors: HashMap<Address, std::collections::btree_map::Values<'_, u64, Txid>> =
+            HashMap::new();
+        for (sender, queue) in &self.by_sender {
+            let mut cursor = queue.values();
+            if let Some(txid) = cursor.next() {
+                heads.insert((self.entries[txid].transaction.fee.0, *txid));
+                cursors.insert(*sender, cursor);
+            }
+        }
+        let mut selected = Vec::new();
+        let mut size = 0usize;
+        while let Some((fee, txid)) = heads.pop_last() {
+            let _ = fee;
+            let entry = &self.entries[&txid];
+            let len = entry.transaction.encoded_len();
+            if size + len > max_bytes {
+                // A sender's later transactions depend on this one: skip the sender.
+                continue;
+            }
+            size += len;
+            selected.push(entry.transaction.clone());
+            if let Some(next) = cursors.get_mut(&entry.sender).and_then(Iterator::next) {
+                heads.insert((self.entries[next].transaction.fee.0, *next));
+            }
+        }
+        selected
+    }
+
+    /// Total fees of a selection.
+    pub fn fees(transactions: &[Transaction]) -> Amount {
+        Amount(
+            transactions
+                .iter()
+                .map(|tx| tx.fee.0)
+                .fold(0u64, u64::saturating_add),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+//! Running a node: open storage and the chain, start mining control, serve
+//! the API and the web app, stop cleanly on SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::api::{AppState, app};
+use crate::chain::Chain;
+use crate::config::Config;
+use crate::mining::MiningControl;
+use crate::storage;
+
+/// A node that is up: its HTTP address and a way to stop it.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// Where the API listens.
+    pub http_addr: SocketAddr,
+    /// The chain owner.
+    pub chain: Arc<Chain>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    mining: Arc<MiningControl>,
+}
+
+impl RunningNode {
+    /// Stops serving and mining, and waits for the server to finish.
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.mining.stop();
+        let _ = self.shutdown.send(true);
+        let result = self.server.await.unwrap_or(Ok(()));
+        self.chain.storage().close().await;
+        result
+    }
+}
+
+/// Starts a node from a resolved configuration.
+pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot create data dir {}: {error}",
+            config.data_dir.display()
+        )
+    })?;
+    tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %redact(&config.db_url), "starting");
+    let storage = storage::open(&config.db_url).await?;
+    let chain = Chain::open(config.params(), storage, config.mempool_max).await?;
+    let mining = MiningControl::spawn(Arc::clone(&chain), config.threads, config.miner_address);
+    if config.mine {
+        mining.start(None).await?;
+    }
+    if !config.bootstrap.is_empty() || !config.listen.is_empty() {
+        tracing::info!(listen = ?config.listen, bootstrap = ?config.bootstrap, "peer-to-peer networking is not part of this build yet");
+    }
+    let state = AppState::new(Arc::clone(&chain), Arc::clone(&mining), Arc::clone(&config));
+    let listener = TcpListener::bind(&config.http)
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.http))?;
+    let http_addr = listener.local_addr()?;
+    let _ = state.http_addr.set(http_addr);
+    if !config.www.join("index.html").is_file() {
+        tracing::warn!(www = %config.www.display(), "web app not found: pass --www DIR");
+    }
+    tracing::info!(
+        "HTTP API listening on http://{http_addr}/api/v1 (web app at http://{http_addr}/)"
+    );
+    let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    Ok(RunningNode {
+        http_addr,
+        chain,
+        shutdown,
+        server,
+        mining,
+    })
+}
+
+/// Runs until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let node = start(config).await?;
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    node.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler works");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+/// A database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,108 @@
+//! One suite, run against both backends: SQLite in a temporary directory and
+//! the PostgreSQL server at 127.0.0.1:5432 (a fresh database per test).
+//! Without that server the PostgreSQL tests fail, unless
+//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set.
+
+mod chain_updates;
+mod fixtures;
+mod harness;
+mod queries;
+mod records;
+
+use std::path::PathBuf;
+
+use self::harness::TestDb;
+use super::*;
+
+/// Runs each test function against both backends: `module: [function, …]`.
+macro_rules! on_both_backends {
+    ($($module:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
+        mod sqlite {
+            $($(
+                #[tokio::test]
+                async fn $test() {
+                    let mut db = super::TestDb::sqlite().await;
+                    super::$module::$test(&mut db).await;
+                }
+            )*)*
+        }
+        mod postgres {
+            $($(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(mut db) = super::TestDb::postgres().await {
+                        super::$module::$test(&mut db).await;
+                    }
+                }
+            )*)*
+        }
+    };
+}
+
+on_both_backends! {
+    chain_updates: [
+        block_index_is_ordered_by_height_then_arrival,
+        connect_then_disconnect_moves_rows_accounts_and_tip,
+        failed_chain_update_leaves_nothing,
+        mempool_add_replace_remove_and_load,
+    ],
+    queries: [
+        block_queries_see_only_the_best_chain,
+        address_history_is_newest_first_and_paged,
+    ],
+    records: [
+        wallets_are_stored_and_replaced,
+        peers_are_upserted_and_most_recent_first,
+        corrupt_bytes_are_reported_not_panicked,
+        reopening_keeps_everything,
+    ],
+}
+
+// Backend-specific.
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_full_sync() {
+    let db = TestDb::sqlite().await;
+    let mut connection = db.storage.pool().acquire().await.expect("connection");
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut *connection)
+        .await
+        .expect("journal_mode");
+    let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&mut *connection)
+        .await
+        .expect("synchronous");
+    let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&mut *connection)
+        .await
+        .expect("foreign_keys");
+    assert_eq!(journal, "wal");
+    assert_eq!(synchronous, 2, "synchronous = FULL");
+    assert_eq!(foreign_keys, 1);
+}
+
+#[tokio::test]
+async fn open_creates_the_sqlite_file_and_its_directory() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let data_dir: PathBuf = directory.path().join("nested").join("devnet");
+    let storage = open(&sqlite_url_for(&data_dir)).await.expect("open");
+    assert_eq!(storage.backend(), Backend::Sqlite);
+    storage.close().await;
+    assert!(data_dir.join(SQLITE_FILE_NAME).is_file());
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    assert!(matches!(
+        open("mysql://localhost/db").await,
+        Err(StorageError::UnsupportedUrl(_))
+    ));
+    assert_eq!(
+        Backend::from_url("postgresql://h/db").ok(),
+        Some(Backend::Postgres)
+    );
+    assert_eq!(
+        Backend::from_url("sqlite::memory:").ok(),
+        Some(Backend::Sqlite)
+    );
+}
