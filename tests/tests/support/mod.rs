@@ -1,0 +1,15 @@
+//! Running real `blockchain-node` processes and talking HTTP to them.
+
+pub(crate) mod http;
+pub(crate) mod node;
+pub(crate) mod postgres;
+
+use serde_json::Value;
+
+/// A JSON file from the repository's test data.
+pub(crate) fn data(path: &str) -> Value {
+    let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("reading {full}: {error}"));
+    serde_json::from_str(&text).expect("test data is JSON")
+}

@@ -1,0 +1,165 @@
+//! A `blockchain-node` child process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use super::http;
+
+/// The node binary, built once per test run (a no-op when up to date).
+fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "blockchain-node",
+                "--bin",
+                "blockchain-node",
+            ])
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building blockchain-node failed");
+        // This test binary is target/<profile>/deps/<name>; the node is target/<profile>/blockchain-node.
+        let exe = std::env::current_exe().expect("test binary path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        let path = profile_dir.join("blockchain-node");
+        assert!(path.is_file(), "{} missing", path.display());
+        path
+    })
+}
+
+/// A running node process; killed when dropped.
+#[derive(Debug)]
+pub(crate) struct NodeProcess {
+    child: Child,
+    pub(crate) addr: SocketAddr,
+    pub(crate) log: PathBuf,
+}
+
+/// How to start a node.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeOptions {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) db: Option<String>,
+    pub(crate) extra: Vec<String>,
+}
+
+impl NodeOptions {
+    pub(crate) fn regtest(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            db: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+impl NodeProcess {
+    /// Starts a regtest node on a free port and waits until its API answers.
+    pub(crate) fn start(options: &NodeOptions) -> NodeProcess {
+        std::fs::create_dir_all(&options.data_dir).expect("data dir");
+        let log = options.data_dir.join(format!(
+            "node-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut command = Command::new(binary());
+        command
+            .args([
+                "--network",
+                "regtest",
+                "--http",
+                "127.0.0.1:0",
+                "--threads",
+                "1",
+            ])
+            .arg("--data-dir")
+            .arg(&options.data_dir)
+            .args(&options.extra)
+            .env("BLOCKCHAIN_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log handle"))
+            .stderr(log_file);
+        if let Some(db) = &options.db {
+            command.arg("--db").arg(db);
+        }
+        let child = command.spawn().expect("node starts");
+        let addr = wait_for_address(&log, Duration::from_secs(60));
+        let node = NodeProcess { child, addr, log };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while http::request(node.addr, "GET", "/api/v1/status", None).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "node did not answer; log:\n{}",
+                node.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        node
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns the exit code.
+    pub(crate) fn terminate(mut self) -> Option<i32> {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_address(log: &Path, timeout: Duration) -> SocketAddr {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(rest) = text.split("HTTP API listening on http://").nth(1) {
+            let addr = rest.split('/').next().unwrap_or_default();
+            return addr
+                .parse()
+                .unwrap_or_else(|_| panic!("bad address {addr:?} in log"));
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node did not start; log:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
