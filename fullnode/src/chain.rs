@@ -9,6 +9,7 @@
 pub mod index;
 mod reorg;
 mod template;
+pub mod verify;
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use blockchain_core::crypto::RingVerifier;
 use blockchain_core::header::check_header_time_against_clock;
 use blockchain_core::state::{Account, StateProof, StateTree};
 use blockchain_core::transaction::TxError;
-use blockchain_core::validation::{BlockError, check_block};
+use blockchain_core::validation::BlockError;
 use blockchain_core::{Address, Block, BlockHash, Header, Params, Transaction, Txid, Work};
 use tokio::sync::{Mutex, broadcast, watch};
 
@@ -318,7 +319,7 @@ impl Chain {
             .map_err(BlockError::Header)?;
         let params = self.params;
         let checked =
-            tokio::task::spawn_blocking(move || check_block(params, block, &RingVerifier))
+            tokio::task::spawn_blocking(move || verify::check_block_parallel(params, block))
                 .await
                 .expect("block checks do not panic")?;
         let mut inner = self.inner.lock().await;

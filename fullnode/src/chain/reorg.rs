@@ -4,10 +4,9 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use blockchain_core::crypto::RingVerifier;
 use blockchain_core::header::check_header;
 use blockchain_core::state::{StateTree, undo_block};
-use blockchain_core::validation::{BlockError, CheckedBlock, check_block, connect_block};
+use blockchain_core::validation::{BlockError, CheckedBlock, connect_block};
 use blockchain_core::{Address, BlockHash, Transaction, Txid};
 
 use super::{BlockOutcome, Chain, ChainEvent, ChainState, SubmitBlockError};
@@ -118,7 +117,7 @@ async fn move_best_chain(
                 })?;
                 let params = chain.params;
                 match tokio::task::spawn_blocking(move || {
-                    check_block(params, stored.block, &RingVerifier)
+                    super::verify::check_block_parallel(params, stored.block)
                 })
                 .await
                 .expect("block checks do not panic")
