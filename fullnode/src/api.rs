@@ -12,6 +12,8 @@ mod mining;
 mod network;
 mod rate_limit;
 mod status;
+#[cfg(test)]
+mod tests;
 mod transactions;
 mod wallet;
 
@@ -19,8 +21,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::http::{HeaderValue, Method, header};
-use axum::middleware;
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -54,6 +58,10 @@ pub struct AppState {
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     /// When the node started.
     pub started: Instant,
+    /// Held by a node-side wallet send from choosing its nonce until the
+    /// transaction is in the mempool, so concurrent sends take successive
+    /// nonces instead of replacing one another.
+    pub wallet_sends: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -70,12 +78,34 @@ impl AppState {
             http_addr: Arc::default(),
             rate_limiter,
             started: Instant::now(),
+            wallet_sends: Arc::default(),
         }
     }
 }
 
 async fn not_found() -> ApiError {
     ApiError::not_found("NOT_FOUND", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this route does not take that method",
+    )
+}
+
+/// Refuses a declared body over [`BODY_LIMIT`] with the API's error (the
+/// body-limit layer behind it answers such requests in plain text).
+async fn refuse_oversized(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return ApiError::payload_too_large().into_response();
+    }
+    next.run(request).await
 }
 
 /// The router: API, web app, limits, CORS.
@@ -122,7 +152,10 @@ pub fn app(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ));
 
-    let api = public.merge(protected).fallback(not_found);
+    let api = public
+        .merge(protected)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
 
     let www = &state.config.www;
     let web = ServeDir::new(www).not_found_service(ServeFile::new(www.join("index.html")));
@@ -145,6 +178,7 @@ pub fn app(state: AppState) -> Router {
             rate_limit::limit,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_oversized))
         .layer(cors)
         .layer(axum::middleware::map_response(
             |mut response: axum::response::Response| async move {

@@ -10,3 +10,5 @@ pub mod miner;
 pub mod mining;
 pub mod node;
 pub mod storage;
+#[cfg(test)]
+mod test_support;

@@ -1,25 +1,23 @@
 //! Protected routes: loopback callers, or a bearer token equal to `--api-token`.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::client_ip;
 
 /// Lets a request through when it comes from loopback or carries the API token.
 pub(super) async fn require_protected(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let loopback = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(address)| address.ip().is_loopback());
+    let loopback = client_ip(&mut request)
+        .await
+        .is_some_and(|ip| ip.is_loopback());
     if loopback {
         return Ok(next.run(request).await);
     }

@@ -1,12 +1,12 @@
 //! Blocks and headers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::ApiQuery;
+use super::extract::{ApiPath, ApiQuery};
 use super::json::{BlockJson, HeaderJson};
 use crate::storage::StoredBlock;
 
@@ -22,7 +22,7 @@ pub(super) struct LatestBlocks {
     total_blocks: u64,
 }
 
-fn block_json(state: &AppState, stored: &StoredBlock) -> BlockJson {
+pub(super) fn block_json(state: &AppState, stored: &StoredBlock) -> BlockJson {
     let tip_height = state.chain.status().header.height;
     let confirmations = if stored.on_main {
         tip_height.saturating_sub(stored.block.header.height) + 1
@@ -59,7 +59,7 @@ pub(super) async fn latest(
 
 pub(super) async fn by_height(
     State(state): State<AppState>,
-    Path(height): Path<String>,
+    ApiPath(height): ApiPath<String>,
 ) -> Result<Json<BlockJson>, ApiError> {
     let height: u64 = height.parse().map_err(|_| {
         ApiError::bad_request(
@@ -81,7 +81,7 @@ pub(super) async fn by_height(
 
 pub(super) async fn by_hash(
     State(state): State<AppState>,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> Result<Json<BlockJson>, ApiError> {
     let parsed = hash.parse().map_err(|error| {
         ApiError::bad_request(

@@ -59,6 +59,18 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// 413: the request body is over [`super::BODY_LIMIT`].
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "request body is too large (at most {} bytes)",
+                super::BODY_LIMIT
+            ),
+        )
+    }
+
     /// 500, logged; the client sees a generic message.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "internal error");

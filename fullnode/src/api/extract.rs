@@ -1,7 +1,10 @@
 //! Extractors whose rejections use the API's error format.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::RequestExt;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -34,14 +37,43 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "UNSUPPORTED_MEDIA_TYPE",
             "expected Content-Type: application/json",
         ),
-        JsonRejection::BytesRejection(_) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "request body is too large",
-            )
-        }
+        JsonRejection::BytesRejection(rejection) => body_rejection(rejection),
         _ => ApiError::new(rejection.status(), "INVALID_REQUEST_BODY", message),
+    }
+}
+
+/// A body that could not be read: over the limit (413) or cut short.
+pub(super) fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::payload_too_large()
+    } else {
+        ApiError::new(
+            rejection.status(),
+            "INVALID_REQUEST_BODY",
+            rejection.body_text(),
+        )
+    }
+}
+
+/// Path parameters; one that does not decode (e.g. percent-encoded bytes
+/// that are not UTF-8) is a 400.
+#[derive(Debug)]
+pub(super) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection: PathRejection| {
+                if rejection.status().is_server_error() {
+                    ApiError::internal(rejection.body_text())
+                } else {
+                    ApiError::new(rejection.status(), "INVALID_PATH", rejection.body_text())
+                }
+            })
     }
 }
 
@@ -60,4 +92,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                 ApiError::bad_request("INVALID_QUERY", rejection.body_text())
             })
     }
+}
+
+/// The client's IP address: the connection's peer (or, in tests, the one
+/// `MockConnectInfo` sets), with an IPv4-mapped IPv6 address read as IPv4
+/// so that a loopback caller on a dual-stack socket counts as loopback.
+pub(super) async fn client_ip(request: &mut Request) -> Option<IpAddr> {
+    request
+        .extract_parts::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(address)| address.ip().to_canonical())
 }

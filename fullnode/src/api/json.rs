@@ -79,7 +79,9 @@ impl SubmitTransaction {
             )
             .with_field("sender", "empty"));
         }
-        let signature = parse_hex(&self.signature, "signature", SIGNATURE_LEN)?;
+        // Decoded whatever its length (the body limit bounds it), so that a
+        // signature of the wrong length is named as such.
+        let signature = parse_hex(&self.signature, "signature", super::BODY_LIMIT)?;
         if signature.len() != SIGNATURE_LEN {
             return Err(ApiError::bad_request(
                 "INVALID_SIGNATURE",

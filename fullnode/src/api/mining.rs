@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use super::blocks::block_json;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, body_rejection};
 use super::json::{BlockJson, difficulty, parse_address};
 use crate::mining::MiningError;
 
@@ -59,8 +60,9 @@ fn mining_error(error: MiningError) -> ApiError {
 
 pub(super) async fn start(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<MiningStatus>, ApiError> {
+    let body = body.map_err(body_rejection)?;
     // The body is optional: empty means "the configured address".
     let body: StartMining = if body.iter().all(u8::is_ascii_whitespace) {
         StartMining::default()
@@ -122,26 +124,23 @@ pub(super) async fn mine_blocks(
         .mine_blocks(address, count)
         .await
         .map_err(mining_error)?;
-    let tip = state.chain.status().header.height;
-    let blocks: Vec<BlockJson> = blocks
-        .iter()
-        .map(|block| {
-            let work = blockchain_core::Work::default();
-            let mut json = BlockJson::new(
-                params,
-                block,
-                work,
-                tip.saturating_sub(block.header.height) + 1,
-            );
-            json.chain_work = String::new();
-            json
-        })
-        .collect();
+    // Shown as GET /blocks/{height} shows them, chain work included.
+    let mut shown = Vec::with_capacity(blocks.len());
+    for block in &blocks {
+        let hash = block.hash();
+        let stored = state
+            .chain
+            .storage()
+            .block_by_hash(&hash)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("mined block {hash} is not stored")))?;
+        shown.push(block_json(&state, &stored));
+    }
     Ok((
         StatusCode::CREATED,
         Json(MinedBlocks {
-            count: blocks.len(),
-            blocks,
+            count: shown.len(),
+            blocks: shown,
         }),
     ))
 }

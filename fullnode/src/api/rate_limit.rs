@@ -3,17 +3,18 @@
 //! until the window ends) on every answer.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ApiError;
+use super::extract::client_ip;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Clients tracked at most; the oldest windows are dropped beyond this.
@@ -63,12 +64,13 @@ impl RateLimiter {
     }
 }
 
-pub(super) async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(super) async fn limit(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let limiter = &state.rate_limiter;
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip());
+    let ip = client_ip(&mut request).await;
     let Some(ip) =
         ip.filter(|ip| limiter.limit > 0 && (limiter.include_loopback || !ip.is_loopback()))
     else {

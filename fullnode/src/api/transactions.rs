@@ -1,7 +1,7 @@
 //! Submitting and reading transactions.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use blockchain_core::Txid;
 use blockchain_core::merkle::MerkleProof;
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::json::{SubmitTransaction, TransactionJson};
 use crate::clock::now_ms;
 
@@ -87,7 +87,7 @@ pub(super) struct TransactionStatus {
 
 pub(super) async fn by_txid(
     State(state): State<AppState>,
-    Path(txid): Path<String>,
+    ApiPath(txid): ApiPath<String>,
 ) -> Result<Json<TransactionStatus>, ApiError> {
     let txid = parse_txid(&txid)?;
     let params = state.chain.params();
@@ -132,7 +132,7 @@ pub(super) struct InclusionProof {
 
 pub(super) async fn proof(
     State(state): State<AppState>,
-    Path(txid): Path<String>,
+    ApiPath(txid): ApiPath<String>,
 ) -> Result<Json<InclusionProof>, ApiError> {
     let txid = parse_txid(&txid)?;
     let storage = state.chain.storage();

@@ -2,7 +2,7 @@
 //! (keystores kept by the node) for REST clients without RSA code.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use blockchain_core::crypto::SigningKey;
 use blockchain_core::keystore::{DEFAULT_ITERATIONS, Keystore, KeystoreError};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::json::{TransactionJson, parse_address};
 use crate::clock::now_ms;
 
@@ -32,7 +32,7 @@ pub(super) struct Balance {
 
 pub(super) async fn balance(
     State(state): State<AppState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
 ) -> Result<Json<Balance>, ApiError> {
     let parsed = path_address(&state, &address)?;
     let view = state.chain.account(&parsed).await;
@@ -78,7 +78,7 @@ pub(super) struct History {
 
 pub(super) async fn history(
     State(state): State<AppState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<History>, ApiError> {
     let parsed = path_address(&state, &address)?;
@@ -124,7 +124,7 @@ pub(super) struct AccountProof {
 
 pub(super) async fn proof(
     State(state): State<AppState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
 ) -> Result<Json<AccountProof>, ApiError> {
     let parsed = path_address(&state, &address)?;
     let (proof, header, hash) = state.chain.prove_account(&parsed).await;
@@ -213,7 +213,7 @@ pub(super) struct Sent {
 
 pub(super) async fn send(
     State(state): State<AppState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
     ApiJson(body): ApiJson<Send>,
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
     let params = state.chain.params();
@@ -239,6 +239,7 @@ pub(super) async fn send(
             .with_field("password", "wrong"),
             other => ApiError::internal(other),
         })?;
+    let _sending = state.wallet_sends.lock().await;
     let nonce = state.chain.account(&from).await.next_nonce;
     let time = now_ms();
     let transaction = tokio::task::spawn_blocking(move || {

@@ -1,72 +1,35 @@
-//! A database per test: a SQLite file in a temporary directory, or a fresh
-//! PostgreSQL database dropped at the end.
+//! A database per test (see [`TestDatabase`]), opened as a [`SqlStorage`].
 
-use sqlx::{AssertSqlSafe, Connection};
-
-use crate::storage::{SqlStorage, Storage, sqlite_url_for};
-
-/// The PostgreSQL database the tests connect to in order to create theirs.
-const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-const SKIP_POSTGRES_VAR: &str = "BLOCKCHAIN_SKIP_POSTGRES";
+use crate::storage::{SqlStorage, Storage};
+use crate::test_support::TestDatabase;
 
 /// A database for one test, removed when dropped.
 pub(super) struct TestDb {
     pub(super) url: String,
     pub(super) storage: SqlStorage,
-    place: Place,
-}
-
-enum Place {
-    /// Held so that the directory is deleted on drop.
-    Sqlite {
-        _directory: tempfile::TempDir,
-    },
-    Postgres {
-        name: String,
-    },
+    _database: TestDatabase,
 }
 
 impl TestDb {
     pub(super) async fn sqlite() -> TestDb {
-        let directory = tempfile::tempdir().expect("a temporary directory");
-        // A missing subdirectory, to check that it is created.
-        let url = sqlite_url_for(&directory.path().join("data"));
-        let storage = SqlStorage::connect(&url).await.expect("SQLite opens");
-        TestDb {
-            url,
-            storage,
-            place: Place::Sqlite {
-                _directory: directory,
-            },
-        }
+        TestDb::connect(TestDatabase::sqlite()).await
     }
 
     /// None when PostgreSQL tests are skipped on purpose.
     pub(super) async fn postgres() -> Option<TestDb> {
-        if std::env::var(SKIP_POSTGRES_VAR).is_ok_and(|value| value == "1") {
-            eprintln!("{SKIP_POSTGRES_VAR}=1: PostgreSQL test skipped");
-            return None;
-        }
-        let mut admin = match sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await {
-            Ok(admin) => admin,
-            Err(error) => panic!(
-                "PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({error}); start it, \
-                 or set {SKIP_POSTGRES_VAR}=1 to skip the PostgreSQL tests"
-            ),
-        };
-        let name = format!("bc_test_{:016x}", rand::random::<u64>());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
+        Some(TestDb::connect(TestDatabase::postgres().await?).await)
+    }
+
+    async fn connect(database: TestDatabase) -> TestDb {
+        let url = database.url().to_owned();
+        let storage = SqlStorage::connect(&url)
             .await
-            .expect("CREATE DATABASE");
-        admin.close().await.ok();
-        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let storage = SqlStorage::connect(&url).await.expect("PostgreSQL opens");
-        Some(TestDb {
+            .unwrap_or_else(|error| panic!("{url} opens: {error}"));
+        TestDb {
             url,
             storage,
-            place: Place::Postgres { name },
-        })
+            _database: database,
+        }
     }
 
     /// Closes the storage and opens the same database again.
@@ -87,32 +50,5 @@ impl TestDb {
             .execute(self.storage.pool())
             .await
             .expect("the damaging statement runs");
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let Place::Postgres { name } = &self.place else {
-            return;
-        };
-        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        // Best effort, on a thread of its own: drop cannot await.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.ok()?;
-                sqlx::raw_sql(AssertSqlSafe(sql))
-                    .execute(&mut admin)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!("could not drop test database {name}");
-        }
     }
 }

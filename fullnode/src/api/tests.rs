@@ -1,0 +1,102 @@
+//! The REST API, end to end through the router: a real [`Chain`] on a real
+//! database, requests sent with `app(state).oneshot(..)` from a mocked client
+//! address, and a few through a real socket.
+//!
+//! One suite, run against both backends: SQLite in a temporary directory and
+//! the PostgreSQL server at 127.0.0.1:5432 (a fresh database per test).
+//! Without that server the PostgreSQL tests fail, unless
+//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set.
+//!
+//! [`Chain`]: crate::chain::Chain
+
+mod access;
+mod bad_input;
+mod harness;
+mod mining;
+mod network;
+mod reads;
+mod socket;
+mod transactions;
+mod wallet;
+
+use crate::test_support::TestDatabase;
+
+/// Runs each test function against both backends: `module: [function, …]`.
+/// A test function takes the empty [`TestDatabase`] it runs on.
+macro_rules! on_both_backends {
+    ($($module:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
+        mod sqlite {
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$module::$test(super::TestDatabase::sqlite()).await;
+                }
+            )*)*
+        }
+        mod postgres {
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(database) = super::TestDatabase::postgres().await {
+                        super::$module::$test(database).await;
+                    }
+                }
+            )*)*
+        }
+    };
+}
+
+on_both_backends! {
+    reads: [
+        status_describes_a_fresh_regtest_node,
+        latest_blocks_are_newest_first_within_the_limit_bounds,
+        blocks_by_height_and_by_hash_agree,
+        headers_come_as_fields_and_raw_bytes,
+        unknown_routes_and_methods_answer_json_errors,
+        web_app_is_served_at_the_root,
+        cors_preflight_is_answered,
+    ],
+    transactions: [
+        signed_transaction_goes_from_pending_to_confirmed_with_proofs,
+        history_is_newest_first_and_paged,
+        state_proof_shows_an_absent_address,
+        replacement_needs_a_higher_fee,
+    ],
+    bad_input: [
+        malformed_transaction_bodies_are_400s,
+        invalid_transactions_are_422s_naming_the_field,
+        wrong_addresses_are_400s,
+        oversized_bodies_are_413s,
+        wrong_content_type_is_415,
+        bad_paths_and_queries_are_400s_and_unknown_things_404s,
+        extreme_numbers_in_paths_and_queries_are_not_500s,
+    ],
+    wallet: [
+        node_side_wallet_is_created_funded_and_spends,
+        concurrent_sends_from_one_wallet_all_confirm,
+        wallet_requests_are_checked_before_any_key_work,
+    ],
+    mining: [
+        mining_blocks_on_request_returns_them,
+        mining_blocks_request_is_checked,
+        concurrent_mining_requests_each_get_best_chain_blocks,
+        continuous_mining_starts_and_stops,
+    ],
+    network: [
+        dialled_peers_are_listed,
+        invalid_multiaddrs_are_400s,
+    ],
+    access: [
+        protected_routes_need_a_token_from_remote_clients,
+        protected_routes_are_open_to_loopback_callers,
+        without_a_configured_token_remote_callers_stay_out,
+        public_routes_need_no_token,
+        rate_limit_refuses_after_the_limit_with_headers,
+        rate_limit_spares_loopback_unless_configured,
+    ],
+    socket: [
+        started_node_serves_the_api_and_web_app_and_stops,
+        loopback_socket_caller_reaches_protected_routes,
+        socket_errors_are_json_and_the_node_keeps_answering,
+    ],
+}

@@ -1,0 +1,254 @@
+//! Through a real socket: `node::start` on 127.0.0.1:0, plain HTTP/1.1 over
+//! a TCP stream (a minimal client, so the suite needs no HTTP client crate),
+//! then `RunningNode::stop`.
+
+use std::net::SocketAddr;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::harness::{test_config, vector_key, www_dir};
+use crate::api::BODY_LIMIT;
+use crate::node::{self, RunningNode};
+use crate::test_support::TestDatabase;
+
+/// An HTTP answer.
+#[derive(Debug)]
+struct HttpReply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl HttpReply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Checks the API's error shape and code.
+    #[track_caller]
+    fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        let body = self.json();
+        assert_eq!(body["error"], true, "{body}");
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        assert!(body.get("details").is_some(), "{body}");
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`), read to the end.
+async fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpReply {
+    let mut stream = TcpStream::connect(address).await.expect("the node accepts");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method == "POST" {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    // The server may answer (e.g. 413) before reading the whole body.
+    let _ = stream.write_all(body).await;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read the answer");
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> HttpReply {
+    let split = raw
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no end of head in {:?}", String::from_utf8_lossy(raw)));
+    let head = std::str::from_utf8(&raw[..split]).expect("the head is text");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("a status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body);
+    }
+    HttpReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|window| window == b"\r\n")
+            .expect("a chunk size line");
+        let size_text = std::str::from_utf8(&raw[..line_end]).expect("chunk size is text");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("chunk size is hex");
+        if size == 0 {
+            return body;
+        }
+        let start = line_end + 2;
+        body.extend_from_slice(&raw[start..start + size]);
+        raw = &raw[start + size + 2..];
+    }
+}
+
+async fn start(database: &TestDatabase, rate_limit_loopback: bool) -> RunningNode {
+    let mut config = test_config(database);
+    config.rate_limit_loopback = rate_limit_loopback;
+    node::start(config).await.expect("the node starts")
+}
+
+pub(super) async fn started_node_serves_the_api_and_web_app_and_stops(database: TestDatabase) {
+    let node = start(&database, false).await;
+    let address = node.http_addr;
+    assert!(address.ip().is_loopback());
+    assert_ne!(address.port(), 0, "port 0 became a real port");
+
+    let status = http(address, "GET", "/api/v1/status", &[], b"").await;
+    assert_eq!(status.status, 200);
+    assert_eq!(status.header("content-type"), Some("application/json"));
+    let body = status.json();
+    assert_eq!(body["network"], "regtest");
+    assert_eq!(body["height"], 0);
+    assert_eq!(body["http_addr"], address.to_string());
+
+    let index = http(address, "GET", "/", &[], b"").await;
+    assert_eq!(index.status, 200);
+    assert_eq!(
+        index.body,
+        std::fs::read(www_dir().join("index.html")).expect("www/index.html")
+    );
+
+    node.stop().await.expect("a clean stop");
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "nothing listens after the stop"
+    );
+
+    // The data outlives the node: a restart on the same database finds genesis only.
+    let again = start(&database, false).await;
+    let status = http(again.http_addr, "GET", "/api/v1/status", &[], b"").await;
+    assert_eq!(status.json()["height"], 0);
+    again.stop().await.expect("a clean stop");
+}
+
+pub(super) async fn loopback_socket_caller_reaches_protected_routes(database: TestDatabase) {
+    let node = start(&database, true).await;
+    let address = node.http_addr;
+    let miner = vector_key(0).address;
+    let body = json!({ "miner_address": miner, "count": 2 }).to_string();
+    let mined = http(
+        address,
+        "POST",
+        "/api/v1/mining/blocks",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        mined.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&mined.body)
+    );
+    assert_eq!(mined.json()["count"], 2);
+    // The real connection's address reaches the rate limiter too.
+    assert_eq!(mined.header("x-ratelimit-limit"), Some("1200"));
+    assert_eq!(mined.header("x-ratelimit-remaining"), Some("1199"));
+    assert!(mined.header("x-ratelimit-reset").is_some());
+
+    let status = http(address, "GET", "/api/v1/status", &[], b"").await;
+    assert_eq!(status.json()["height"], 2);
+    assert_eq!(node.chain.status().header.height, 2);
+    node.stop().await.expect("a clean stop");
+
+    // Restarted, the node serves what it mined.
+    let again = start(&database, false).await;
+    let block = http(again.http_addr, "GET", "/api/v1/blocks/2", &[], b"").await;
+    assert_eq!(block.status, 200);
+    assert_eq!(block.json()["transactions"][0]["recipient"], miner.as_str());
+    again.stop().await.expect("a clean stop");
+}
+
+pub(super) async fn socket_errors_are_json_and_the_node_keeps_answering(database: TestDatabase) {
+    let node = start(&database, false).await;
+    let address = node.http_addr;
+
+    let oversized = vec![b'x'; BODY_LIMIT + 1];
+    http(
+        address,
+        "POST",
+        "/api/v1/transactions",
+        &[("Content-Type", "application/json")],
+        &oversized,
+    )
+    .await
+    .assert_error(413, "PAYLOAD_TOO_LARGE");
+    http(
+        address,
+        "POST",
+        "/api/v1/transactions",
+        &[("Content-Type", "application/json")],
+        b"{\"version\": 1,",
+    )
+    .await
+    .assert_error(400, "MALFORMED_JSON");
+    http(
+        address,
+        "POST",
+        "/api/v1/transactions",
+        &[("Content-Type", "text/plain")],
+        b"{}",
+    )
+    .await
+    .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    http(address, "GET", "/api/v1/nowhere", &[], b"")
+        .await
+        .assert_error(404, "NOT_FOUND");
+    http(address, "GET", "/api/v1/blocks/%FF", &[], b"")
+        .await
+        .assert_error(400, "INVALID_PATH");
+
+    let status = http(address, "GET", "/api/v1/status", &[], b"").await;
+    assert_eq!(status.status, 200);
+    node.stop().await.expect("a clean stop");
+}
