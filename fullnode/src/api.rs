@@ -182,6 +182,18 @@ pub fn app(state: AppState) -> Router {
         .layer(cors)
         .layer(axum::middleware::map_response(
             |mut response: axum::response::Response| async move {
+                // The timeout layer answers with an empty body: give it the API's error format.
+                let is_json = response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+                if response.status() == axum::http::StatusCode::REQUEST_TIMEOUT && !is_json {
+                    response = axum::response::IntoResponse::into_response(ApiError::new(
+                        axum::http::StatusCode::REQUEST_TIMEOUT,
+                        "REQUEST_TIMEOUT",
+                        "the request took too long",
+                    ));
+                }
                 response.headers_mut().insert(
                     header::X_CONTENT_TYPE_OPTIONS,
                     HeaderValue::from_static("nosniff"),

@@ -62,6 +62,7 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         }));
     }
     let picks_package = picks_package(&test_args);
+    steps.push(Step::new("postgres", crate::postgres::ensure));
     steps.push(Step::new("test", move || {
         let mut cmd = cargo();
         cmd.arg("test");
