@@ -5,6 +5,7 @@
 //! `std::process::Command`; see docs/DEVELOPMENT.md for what each step does.
 
 mod bench;
+mod postgres;
 mod run;
 mod test;
 
@@ -23,8 +24,9 @@ commands:
   test [--quick] [args...]    targets, fmt, clippy, tests, no_std builds, fuzz smoke runs;
                               extra args go to `cargo test --workspace`
   bench [--report] [--no-openssl] [args...]
-                              criterion benchmarks of the core, printed as ratios to their limits;
-                              extra args go to `cargo bench -p blockchain-core --bench core`
+                              criterion benchmarks of the core and the node, printed as ratios
+                              to their limits; extra args go to `cargo bench -p blockchain-core
+                              --bench core` and `cargo bench -p blockchain-node --bench node`
   help                        this text (also `cargo xtask <command> --help`)
 ";
 
