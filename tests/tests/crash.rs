@@ -98,6 +98,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             height >= last_height,
             "round {round}: tip went back from {last_height} to {height}"
         );
+        let kept = acknowledged.lock().expect("lock").len();
+        eprintln!(
+            "round {round}: restarted at height {height} (last seen {last_height}), {kept} acknowledged so far"
+        );
         for txid in acknowledged.lock().expect("lock").iter() {
             let answer = get(node.addr, &format!("/api/v1/transactions/{txid}"));
             assert_eq!(
