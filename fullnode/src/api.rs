@@ -1,38 +1,47 @@
 //! The REST API under `/api/v1` and the web app at `/`.
 //!
 //! [`app`] builds the whole router, so tests can call it with
-//! `app(state).oneshot(request)` without a socket.
+//! `app(state).oneshot(request)` without a socket. The API's OpenAPI
+//! document is built along with its routes and served at
+//! `/api/v1/openapi.json`.
 
 mod auth;
 mod blocks;
 pub mod error;
+mod events;
 mod extract;
 pub mod json;
+mod login;
+mod metrics;
 mod mining;
 mod network;
+mod openapi;
 mod rate_limit;
 mod status;
 #[cfg(test)]
 mod tests;
 mod transactions;
 mod wallet;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::{Extension, Router};
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::timeout::TimeoutLayer;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::chain::Chain;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::mining::MiningControl;
 use error::ApiError;
 
@@ -62,11 +71,25 @@ pub struct AppState {
     /// transaction is in the mempool, so concurrent sends take successive
     /// nonces instead of replacing one another.
     pub wallet_sends: Arc<tokio::sync::Mutex<()>>,
+    /// Counters and histograms served at `GET /metrics`.
+    pub metrics: Arc<Metrics>,
+    /// Open `GET /api/v1/events` streams.
+    pub events: Arc<events::EventStreams>,
+    /// Administrator login: challenges, administrators, token key.
+    pub auth: Arc<crate::auth::AdminAuth>,
+    /// Webhook subscriptions and their deliveries.
+    pub webhooks: Arc<crate::webhooks::Webhooks>,
 }
 
 impl AppState {
     /// State for a node.
-    pub fn new(chain: Arc<Chain>, mining: Arc<MiningControl>, config: Arc<Config>) -> Self {
+    pub fn new(
+        chain: Arc<Chain>,
+        mining: Arc<MiningControl>,
+        config: Arc<Config>,
+        auth: Arc<crate::auth::AdminAuth>,
+        webhooks: Arc<crate::webhooks::Webhooks>,
+    ) -> Self {
         let rate_limiter = Arc::new(rate_limit::RateLimiter::new(
             config.rate_limit,
             config.rate_limit_loopback,
@@ -79,7 +102,18 @@ impl AppState {
             rate_limiter,
             started: Instant::now(),
             wallet_sends: Arc::default(),
+            metrics: Arc::default(),
+            events: Arc::default(),
+            auth,
+            webhooks,
         }
+    }
+
+    /// The same state counting into `metrics` (the node's, shared with its
+    /// storage and its chain-event counter) instead of metrics of its own.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 
@@ -108,54 +142,63 @@ async fn refuse_oversized(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The router: API, web app, limits, CORS.
-pub fn app(state: AppState) -> Router {
-    let protected = Router::new()
-        .route("/wallet", post(wallet::create))
-        .route("/wallet/{address}/send", post(wallet::send))
-        .route("/mining/start", post(mining::start))
-        .route("/mining/stop", post(mining::stop))
-        .route("/network/peers", post(network::dial))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .route(
-            "/mining/blocks",
-            post(mining::mine_blocks).layer(TimeoutLayer::with_status_code(
-                axum::http::StatusCode::REQUEST_TIMEOUT,
-                MINING_TIMEOUT,
-            )),
-        )
+/// A timeout answering 408 (the outer layer in [`app`] gives it a JSON body).
+fn timeout(duration: Duration) -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, duration)
+}
+
+/// The `/api/v1` routes and their OpenAPI document. Routes are registered
+/// only with `routes!`, which adds the handler's `#[utoipa::path]` operation
+/// to the document: a route cannot be served without being documented.
+fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let protected = OpenApiRouter::default()
+        .routes(routes!(wallet::create))
+        .routes(routes!(wallet::send))
+        .routes(routes!(mining::start))
+        .routes(routes!(mining::stop))
+        .routes(routes!(network::dial))
+        .routes(routes!(webhooks::register, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .layer(timeout(REQUEST_TIMEOUT))
+        .routes(routes!(mining::mine_blocks).layer(timeout(MINING_TIMEOUT)))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_protected,
         ));
 
-    let public = Router::new()
-        .route("/status", get(status::status))
-        .route("/blocks/latest", get(blocks::latest))
-        .route("/blocks/{height}", get(blocks::by_height))
-        .route("/blocks/hash/{hash}", get(blocks::by_hash))
-        .route("/headers", get(blocks::headers))
-        .route("/transactions", post(transactions::submit))
-        .route("/transactions/pending", get(transactions::pending))
-        .route("/transactions/{txid}", get(transactions::by_txid))
-        .route("/transactions/{txid}/proof", get(transactions::proof))
-        .route("/wallet/{address}/balance", get(wallet::balance))
-        .route("/wallet/{address}/transactions", get(wallet::history))
-        .route("/wallet/{address}/proof", get(wallet::proof))
-        .route("/mining/status", get(mining::status))
-        .route("/network/peers", get(network::peers))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ));
+    let public = OpenApiRouter::with_openapi(openapi::skeleton())
+        .routes(routes!(status::status))
+        .routes(routes!(blocks::latest))
+        .routes(routes!(blocks::by_height))
+        .routes(routes!(blocks::by_hash))
+        .routes(routes!(blocks::headers))
+        .routes(routes!(transactions::submit))
+        .routes(routes!(transactions::pending))
+        .routes(routes!(transactions::by_txid))
+        .routes(routes!(transactions::proof))
+        .routes(routes!(wallet::balance))
+        .routes(routes!(wallet::history))
+        .routes(routes!(wallet::proof))
+        .routes(routes!(mining::status))
+        .routes(routes!(network::peers))
+        .routes(routes!(events::events))
+        .routes(routes!(openapi::document))
+        .routes(routes!(login::challenge))
+        .routes(routes!(login::login))
+        .layer(timeout(REQUEST_TIMEOUT));
 
-    let api = public
-        .merge(protected)
+    let mut api = public.merge(protected);
+    openapi::add_middleware_answers(api.get_openapi_mut());
+    api
+}
+
+/// The router: API, web app, limits, CORS.
+pub fn app(state: AppState) -> Router {
+    let (api, document) = api_routes(&state).split_for_parts();
+    let api = api
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(openapi::Document::new(document)));
 
     let www = &state.config.www;
     let web = ServeDir::new(www).not_found_service(ServeFile::new(www.join("index.html")));
@@ -171,6 +214,7 @@ pub fn app(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", api)
+        .route("/metrics", axum::routing::get(metrics::scrape))
         .route_service("/explorer", ServeFile::new(www.join("explorer.html")))
         .fallback_service(web)
         .layer(middleware::from_fn_with_state(
@@ -200,6 +244,11 @@ pub fn app(state: AppState) -> Router {
                 );
                 response
             },
+        ))
+        // Outermost, so it sees every answer as the client gets it.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_request,
         ))
         .with_state(state)
 }

@@ -4,6 +4,7 @@
 //! defaults. docs/CONFIGURATION.md lists every option.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use blockchain_core::Network;
 use blockchain_core::address::Address;
@@ -63,6 +64,15 @@ pub struct Cli {
     /// Apply the rate limit to loopback clients too (default false).
     #[arg(long, env = "BLOCKCHAIN_RATE_LIMIT_LOOPBACK")]
     pub rate_limit_loopback: bool,
+    /// Address that may log in as an administrator (POST /api/v1/auth/login), repeatable.
+    #[arg(long, env = "BLOCKCHAIN_ADMIN_ADDRESS", value_delimiter = ',')]
+    pub admin_address: Vec<String>,
+    /// http(s) URL prefix webhooks may be delivered to besides loopback URLs, repeatable.
+    #[arg(long, env = "BLOCKCHAIN_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Vec<String>,
+    /// Lifetime of login tokens in seconds (default 3600).
+    #[arg(long, env = "BLOCKCHAIN_JWT_TTL")]
+    pub jwt_ttl: Option<u64>,
 }
 
 /// The config file: the same options, snake_case.
@@ -83,6 +93,10 @@ pub struct FileConfig {
     mempool_max: Option<usize>,
     rate_limit: Option<u32>,
     rate_limit_loopback: Option<bool>,
+    // Plural in the file: it holds the list that `--admin-address` builds one at a time.
+    admin_addresses: Option<Vec<String>>,
+    webhook_allow: Option<Vec<String>>,
+    jwt_ttl: Option<u64>,
 }
 
 /// The resolved configuration.
@@ -116,6 +130,12 @@ pub struct Config {
     pub rate_limit: u32,
     /// Rate-limit loopback clients too.
     pub rate_limit_loopback: bool,
+    /// Addresses that may log in as administrators.
+    pub admin_addresses: Vec<Address>,
+    /// URL prefixes webhooks may be delivered to, besides loopback URLs.
+    pub webhook_allow: Vec<String>,
+    /// Lifetime of login tokens.
+    pub jwt_ttl: Duration,
 }
 
 /// A configuration error, for the operator.
@@ -137,6 +157,11 @@ pub enum ConfigError {
         message: String,
     },
 }
+
+/// Default lifetime of login tokens: one hour.
+pub const DEFAULT_JWT_TTL: Duration = Duration::from_secs(3600);
+/// Longest lifetime of login tokens: 30 days.
+pub const MAX_JWT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Default P2P listen set: TCP and QUIC 4001, WebSocket 4002, WebRTC-direct 4003.
 pub const DEFAULT_LISTEN: [&str; 4] = [
@@ -229,6 +254,41 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        let admin_texts = if !cli.admin_address.is_empty() {
+            cli.admin_address
+        } else {
+            file.admin_addresses.unwrap_or_default()
+        };
+        let admin_addresses = admin_texts
+            .iter()
+            .map(|text| {
+                Address::from_bech32m(text.trim(), prefix).map_err(|error| ConfigError::Invalid {
+                    option: "admin-address",
+                    message: format!("{text:?}: {error}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let webhook_allow = if !cli.webhook_allow.is_empty() {
+            cli.webhook_allow
+        } else {
+            file.webhook_allow.unwrap_or_default()
+        };
+        for allowed in &webhook_allow {
+            crate::webhooks::UrlPrefix::parse(allowed).map_err(|error| ConfigError::Invalid {
+                option: "webhook-allow",
+                message: format!("{allowed:?}: {error}"),
+            })?;
+        }
+        let jwt_ttl = cli
+            .jwt_ttl
+            .or(file.jwt_ttl)
+            .map_or(DEFAULT_JWT_TTL, Duration::from_secs);
+        if jwt_ttl.is_zero() || jwt_ttl > MAX_JWT_TTL {
+            return Err(ConfigError::Invalid {
+                option: "jwt-ttl",
+                message: format!("must be 1 to {} seconds", MAX_JWT_TTL.as_secs()),
+            });
+        }
         Ok(Config {
             network,
             data_dir,
@@ -251,6 +311,9 @@ impl Config {
             rate_limit: cli.rate_limit.or(file.rate_limit).unwrap_or(1200),
             rate_limit_loopback: cli.rate_limit_loopback
                 || file.rate_limit_loopback.unwrap_or(false),
+            admin_addresses,
+            webhook_allow,
+            jwt_ttl,
         })
     }
 
@@ -294,6 +357,69 @@ mod tests {
         assert_eq!(config.threads, 3);
     }
 
+    /// docs/CONFIGURATION.md lists every option with its flag, environment
+    /// variable and config key, and the config file accepts every key.
+    #[test]
+    fn configuration_doc_and_file_keys_match_the_real_options() {
+        use clap::CommandFactory;
+        let doc = include_str!("../../docs/CONFIGURATION.md");
+        let mut file_keys = Vec::new();
+        for argument in Cli::command().get_arguments() {
+            let Some(long) = argument.get_long() else {
+                continue;
+            };
+            if long == "help" || long == "version" {
+                continue;
+            }
+            assert!(
+                doc.contains(&format!("`--{long}")),
+                "docs/CONFIGURATION.md does not list --{long}"
+            );
+            let env = argument
+                .get_env()
+                .map(|env| env.to_string_lossy().into_owned())
+                .expect("every option has an env var");
+            assert_eq!(
+                env,
+                format!("BLOCKCHAIN_{}", long.to_uppercase().replace('-', "_"))
+            );
+            assert!(
+                doc.contains(&format!("`{env}`")),
+                "docs/CONFIGURATION.md does not list {env}"
+            );
+            if long != "config" {
+                let key = match long {
+                    "admin-address" => "admin_addresses".to_owned(),
+                    _ => long.replace('-', "_"),
+                };
+                assert!(
+                    doc.contains(&format!("| `{key}`")),
+                    "docs/CONFIGURATION.md does not list config key {key}"
+                );
+                file_keys.push(key);
+            }
+        }
+        // Every key parses in a config file (unknown keys are refused, so a missing field would fail here).
+        let toml: String = file_keys
+            .iter()
+            .map(|key| match key.as_str() {
+                "listen" | "bootstrap" | "admin_addresses" | "webhook_allow" => {
+                    format!("{key} = []\n")
+                }
+                "mine" | "rate_limit_loopback" => format!("{key} = false\n"),
+                "threads" | "mempool_max" | "rate_limit" | "jwt_ttl" => format!("{key} = 1\n"),
+                "network" => "network = \"regtest\"\n".to_string(),
+                _ => format!("{key} = \"x\"\n"),
+            })
+            .collect();
+        toml::from_str::<FileConfig>(&toml)
+            .unwrap_or_else(|error| panic!("config file keys: {error}\n{toml}"));
+        assert!(
+            toml::from_str::<FileConfig>("no_such_option = 1").is_err(),
+            "unknown keys are refused"
+        );
+    }
+
     #[test]
     fn bad_values_are_clear_errors() {
         let cli = Cli {
@@ -326,5 +452,90 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn admin_addresses_webhook_prefixes_and_token_lifetime_resolve() {
+        let admin = Address([7; 20]);
+        let admin_text = admin.to_bech32m(blockchain_core::params::REGTEST.address_prefix);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "network = \"regtest\"\nadmin_addresses = [\"{admin_text}\"]\n\
+                 webhook_allow = [\"https://hooks.example.com/node/\"]\njwt_ttl = 60\n"
+            ),
+        )
+        .expect("write");
+        let from_file = Config::resolve(Cli {
+            config: Some(path.clone()),
+            ..Cli::default()
+        })
+        .expect("valid");
+        assert_eq!(from_file.admin_addresses, vec![admin]);
+        assert_eq!(
+            from_file.webhook_allow,
+            vec!["https://hooks.example.com/node/".to_owned()]
+        );
+        assert_eq!(from_file.jwt_ttl, Duration::from_secs(60));
+
+        let defaults = Config::resolve(Cli::default()).expect("defaults are valid");
+        assert!(defaults.admin_addresses.is_empty());
+        assert!(defaults.webhook_allow.is_empty());
+        assert_eq!(defaults.jwt_ttl, DEFAULT_JWT_TTL);
+
+        // The command line replaces the file's lists.
+        let cli = Cli {
+            config: Some(path),
+            admin_address: Vec::new(),
+            webhook_allow: vec!["http://10.0.0.5:9000/hooks".into()],
+            ..Cli::default()
+        };
+        let config = Config::resolve(cli).expect("valid");
+        assert_eq!(config.admin_addresses, vec![admin]);
+        assert_eq!(
+            config.webhook_allow,
+            vec!["http://10.0.0.5:9000/hooks".to_owned()]
+        );
+    }
+
+    #[test]
+    fn bad_admin_addresses_webhook_prefixes_and_token_lifetimes_are_refused() {
+        let refused = |cli: Cli| match Config::resolve(cli) {
+            Err(ConfigError::Invalid { option, .. }) => option,
+            other => panic!("accepted: {other:?}"),
+        };
+        assert_eq!(
+            refused(Cli {
+                admin_address: vec!["tblk1notanaddress".into()],
+                ..Cli::default()
+            }),
+            "admin-address"
+        );
+        for prefix in [
+            "ftp://example.com/",
+            "example.com",
+            "http://",
+            "http://a b/",
+        ] {
+            assert_eq!(
+                refused(Cli {
+                    webhook_allow: vec![prefix.into()],
+                    ..Cli::default()
+                }),
+                "webhook-allow",
+                "{prefix}"
+            );
+        }
+        for seconds in [0, MAX_JWT_TTL.as_secs() + 1] {
+            assert_eq!(
+                refused(Cli {
+                    jwt_ttl: Some(seconds),
+                    ..Cli::default()
+                }),
+                "jwt-ttl"
+            );
+        }
     }
 }

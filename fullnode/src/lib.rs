@@ -2,13 +2,16 @@
 //! command line and calls [`node::run`]; tests start nodes the same way.
 
 pub mod api;
+pub mod auth;
 pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod mempool;
+pub mod metrics;
 pub mod miner;
 pub mod mining;
 pub mod node;
 pub mod storage;
 #[cfg(test)]
 mod test_support;
+pub mod webhooks;

@@ -147,6 +147,12 @@ impl Miner {
         if self.is_running() { rate.2 } else { 0.0 }
     }
 
+    /// Hashes tried since the threads started, counted in batches of 16,384
+    /// per thread (the counter [`Miner::hash_rate`] samples).
+    pub fn hashes(&self) -> u64 {
+        self.shared.hashes.load(Ordering::Relaxed)
+    }
+
     /// Number of threads.
     pub fn threads(&self) -> usize {
         self.threads.len()

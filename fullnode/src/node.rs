@@ -7,10 +7,13 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::api::{AppState, app};
+use crate::auth::AdminAuth;
 use crate::chain::Chain;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::mining::MiningControl;
 use crate::storage;
+use crate::webhooks::Webhooks;
 
 /// A node that is up: its HTTP address and a way to stop it.
 #[derive(Debug)]
@@ -22,12 +25,14 @@ pub struct RunningNode {
     shutdown: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     mining: Arc<MiningControl>,
+    webhooks: Arc<Webhooks>,
 }
 
 impl RunningNode {
     /// Stops serving and mining, and waits for the server to finish.
     pub async fn stop(self) -> std::io::Result<()> {
         self.mining.stop();
+        self.webhooks.stop();
         let _ = self.shutdown.send(true);
         let result = self.server.await.unwrap_or(Ok(()));
         self.chain.storage().close().await;
@@ -45,8 +50,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         )
     })?;
     tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %redact(&config.db_url), "starting");
+    let metrics = Arc::new(Metrics::default());
     let storage = storage::open(&config.db_url).await?;
+    let storage = Arc::new(storage::TimedStorage::new(storage, Arc::clone(&metrics)));
     let chain = Chain::open(config.params(), storage, config.mempool_max).await?;
+    metrics.count_chain_events(&chain);
     let mining = MiningControl::spawn(Arc::clone(&chain), config.threads, config.miner_address);
     if config.mine {
         mining.start(None).await?;
@@ -54,7 +62,19 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
     if !config.bootstrap.is_empty() || !config.listen.is_empty() {
         tracing::info!(listen = ?config.listen, bootstrap = ?config.bootstrap, "peer-to-peer networking is not part of this build yet");
     }
-    let state = AppState::new(Arc::clone(&chain), Arc::clone(&mining), Arc::clone(&config));
+    let auth = Arc::new(AdminAuth::open(&config)?);
+    if config.admin_addresses.is_empty() {
+        tracing::info!("no --admin-address: login (POST /api/v1/auth/login) refuses everyone");
+    }
+    let webhooks = Webhooks::start(&chain, &config).await?;
+    let state = AppState::new(
+        Arc::clone(&chain),
+        Arc::clone(&mining),
+        Arc::clone(&config),
+        auth,
+        Arc::clone(&webhooks),
+    )
+    .with_metrics(metrics);
     let listener = TcpListener::bind(&config.http)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.http))?;
@@ -67,11 +87,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         "HTTP API listening on http://{http_addr}/api/v1 (web app at http://{http_addr}/)"
     );
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
+    let events = Arc::clone(&state.events);
     let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|stop| *stop).await;
+                // Graceful shutdown waits for open answers: end the event streams.
+                events.close();
             })
             .await
     });
@@ -81,6 +104,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         shutdown,
         server,
         mining,
+        webhooks,
     })
 }
 

@@ -1,5 +1,6 @@
-//! `cargo xtask bench`: runs the core's criterion benchmarks and prints each
-//! as a ratio to its limit, measured in the same run where possible.
+//! `cargo xtask bench`: runs the criterion benchmarks of the core, then the
+//! node's, and prints each as a ratio to its limit, measured in the same run
+//! where possible.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -114,6 +115,62 @@ const LIMITS: &[Limit] = &[
         target: None,
         description: "keystore unlock (PBKDF2 600,000 rounds + AES-GCM)",
     },
+    Limit {
+        bench: "node/verify_block",
+        limit: LimitRef::Bench("rsa/verify_ring"),
+        factor: 1.0 / 100.0,
+        target: None,
+        description: "100-tx blocks checked/s (check_block, ring) vs ring verifies/s ÷ 100",
+    },
+    Limit {
+        bench: "node/connect_sqlite",
+        limit: LimitRef::Bench("node/verify_block"),
+        factor: 1.0,
+        target: None,
+        description: "100-tx blocks connected/s (Chain::submit_block, SQLite) vs blocks checked/s",
+    },
+    Limit {
+        bench: "node/connect_postgres",
+        limit: LimitRef::Bench("node/verify_block"),
+        factor: 1.0,
+        target: None,
+        description: "100-tx blocks connected/s (Chain::submit_block, PostgreSQL) vs blocks checked/s",
+    },
+    Limit {
+        bench: "node/mempool_accept",
+        limit: LimitRef::Bench("rsa/verify_ring"),
+        factor: 1.0,
+        target: Some(0.8),
+        description: "txs accepted/s (Chain::submit_transaction, SQLite) vs one core's ring verifies/s",
+    },
+    Limit {
+        bench: "node/miner_1_thread",
+        limit: LimitRef::Bench("sha256/compress"),
+        factor: 0.5,
+        target: Some(0.9),
+        description: "Miner hashes/s, 1 thread vs compressions/s ÷ 2",
+    },
+    Limit {
+        bench: "node/miner_2_threads",
+        limit: LimitRef::Bench("node/miner_1_thread"),
+        factor: 2.0,
+        target: Some(0.9),
+        description: "Miner hashes/s, 2 threads vs 2 × 1 thread",
+    },
+    Limit {
+        bench: "api/bare_axum",
+        limit: LimitRef::Itself,
+        factor: 1.0,
+        target: None,
+        description: "GET requests/s on a bare axum handler (same load generator): the API limit",
+    },
+    Limit {
+        bench: "api/status",
+        limit: LimitRef::Bench("api/bare_axum"),
+        factor: 1.0,
+        target: Some(0.7),
+        description: "GET /api/v1/status requests/s of a running node vs the bare handler",
+    },
 ];
 
 /// Core features the benchmarks need when the core declares them
@@ -124,7 +181,9 @@ const HELP: &str = "\
 usage: cargo xtask bench [--report] [--no-openssl] [args...] [-- criterion args...]
 
 Runs `cargo bench -p blockchain-core --bench core [args...]` (with the core's
-`ring-verify` feature when it has one), then reads criterion's results from
+`ring-verify` feature when it has one), then `cargo bench -p blockchain-node
+--bench node [args...]` (PostgreSQL at 127.0.0.1:5432 for node/connect_postgres,
+skipped with BLOCKCHAIN_SKIP_POSTGRES=1), then reads criterion's results from
 target/criterion/<group>/<function>/new/{estimates,benchmark}.json and prints
 per benchmark: time per iteration (mean), rate per second
 (1e9 / mean_ns * elements of its Throughput, else 1), and
@@ -133,7 +192,7 @@ RSA limits come from `openssl speed -seconds 3 rsa3072`, run after the benchmark
 
   --report       do not run the benchmarks; report what target/criterion holds
   --no-openssl   do not run `openssl speed` (RSA ratios become n/a)
-  -- <filter>    criterion arguments, e.g. `cargo xtask bench -- rsa/`
+  -- <filter>    criterion arguments for both, e.g. `cargo xtask bench -- rsa/`
 
 Missed targets are printed as MISSED; the command still exits 0.
 ";
@@ -185,20 +244,27 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
     let bench_result = if report_only {
         Ok(())
     } else {
-        let mut cmd = cargo();
-        cmd.args(["bench", "-p", "blockchain-core", "--bench", "core"]);
-        if let Some(core) = package(&meta, "blockchain-core") {
+        let mut core = cargo();
+        core.args(["bench", "-p", "blockchain-core", "--bench", "core"]);
+        if let Some(package) = package(&meta, "blockchain-core") {
             let features: Vec<&str> = BENCH_FEATURES
                 .iter()
                 .copied()
-                .filter(|f| core["features"].get(*f).is_some())
+                .filter(|f| package["features"].get(*f).is_some())
                 .collect();
             if !features.is_empty() {
-                cmd.args(["--features", &features.join(",")]);
+                core.args(["--features", &features.join(",")]);
             }
         }
-        cmd.args(&bench_args);
-        run_cmd(&mut cmd)
+        core.args(&bench_args);
+        let core_result = run_cmd(&mut core);
+        // The node's rows need the core's limits of the same run, but a
+        // failed core bench should not hide what the node measures.
+        let mut node = cargo();
+        node.args(["bench", "-p", "blockchain-node", "--bench", "node"]);
+        node.args(&bench_args);
+        let node_result = run_cmd(&mut node);
+        core_result.and(node_result)
     };
 
     let results = read_results(&criterion_dir, since)?;

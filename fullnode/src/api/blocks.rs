@@ -3,22 +3,29 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
 use super::json::{BlockJson, HeaderJson};
 use crate::storage::StoredBlock;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct LatestQuery {
+    /// How many blocks: 10 by default, clamped to 1–100.
     limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// The newest best-chain blocks.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct LatestBlocks {
+    /// Newest first.
     blocks: Vec<BlockJson>,
+    /// Blocks in `blocks`.
     count: usize,
+    /// Blocks in the best chain, genesis included.
     total_blocks: u64,
 }
 
@@ -37,6 +44,21 @@ pub(super) fn block_json(state: &AppState, stored: &StoredBlock) -> BlockJson {
     )
 }
 
+/// The newest blocks
+///
+/// Best-chain blocks, newest first.
+#[utoipa::path(
+    get,
+    path = "/blocks/latest",
+    tag = "blocks",
+    operation_id = "get_latest_blocks",
+    params(LatestQuery),
+    responses(
+        (status = 200, description = "The newest blocks", body = LatestBlocks),
+        (status = 400, description = "`INVALID_QUERY`: `limit` is not a 32-bit unsigned integer", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn latest(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LatestQuery>,
@@ -57,6 +79,20 @@ pub(super) async fn latest(
     }))
 }
 
+/// A best-chain block by height
+#[utoipa::path(
+    get,
+    path = "/blocks/{height}",
+    tag = "blocks",
+    operation_id = "get_block_by_height",
+    params(("height" = u64, Path, description = "Height in the best chain (0 is the genesis block)")),
+    responses(
+        (status = 200, description = "The block", body = BlockJson),
+        (status = 400, description = "`INVALID_HEIGHT`: not an unsigned 64-bit integer; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+        (status = 404, description = "`BLOCK_NOT_FOUND`: no best-chain block at that height", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn by_height(
     State(state): State<AppState>,
     ApiPath(height): ApiPath<String>,
@@ -79,6 +115,22 @@ pub(super) async fn by_height(
     Ok(Json(block_json(&state, &stored)))
 }
 
+/// Any stored block by hash
+///
+/// Blocks off the best chain too: their `confirmations` is 0.
+#[utoipa::path(
+    get,
+    path = "/blocks/hash/{hash}",
+    tag = "blocks",
+    operation_id = "get_block_by_hash",
+    params(("hash" = String, Path, description = "Block hash: 64 hex digits", pattern = "^[0-9a-fA-F]{64}$")),
+    responses(
+        (status = 200, description = "The block", body = BlockJson),
+        (status = 400, description = "`INVALID_HASH`: not 64 hex digits; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+        (status = 404, description = "`BLOCK_NOT_FOUND`: no such block", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn by_hash(
     State(state): State<AppState>,
     ApiPath(hash): ApiPath<String>,
@@ -99,21 +151,43 @@ pub(super) async fn by_hash(
     Ok(Json(block_json(&state, &stored)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct HeadersQuery {
+    /// First height: 0 by default.
     from: Option<u64>,
+    /// How many headers: at most 2000, the default.
+    #[param(maximum = 2000)]
     count: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+/// Best-chain headers in height order.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Headers {
+    /// From `from` up, at most `count`.
     headers: Vec<HeaderJson>,
+    /// Headers in `headers`.
     count: usize,
 }
 
 /// Most headers per request.
 const MAX_HEADERS: u32 = 2000;
 
+/// Best-chain headers
+///
+/// Fields and the raw 128 bytes of each, in height order, for light clients.
+#[utoipa::path(
+    get,
+    path = "/headers",
+    tag = "blocks",
+    operation_id = "get_headers",
+    params(HeadersQuery),
+    responses(
+        (status = 200, description = "The headers", body = Headers),
+        (status = 400, description = "`INVALID_QUERY`: a value is not an unsigned integer, or `count` is over 2000", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn headers(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<HeadersQuery>,

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::chain::{SubmitBlockError, SubmitTxError};
 use crate::mempool::MempoolError;
@@ -19,10 +20,35 @@ pub struct ApiError {
     pub code: &'static str,
     /// For people.
     pub message: String,
-    /// The field at fault, if any.
-    pub field: Option<String>,
-    /// Why the field is at fault.
-    pub reason: Option<String>,
+    /// The field at fault and why, if a single field is.
+    pub details: Option<ErrorDetails>,
+}
+
+/// An error answer: the body of every 4xx and 5xx status.
+// What `ApiError` sends, and its schema in the OpenAPI document (named `ApiError`).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ApiError)]
+pub struct ErrorBody {
+    /// Always `true`.
+    pub error: bool,
+    /// Stable machine-readable code, e.g. `TRANSACTION_VALIDATION_FAILED`
+    /// (docs/API.md lists them with their statuses).
+    #[schema(value_type = String, example = "BLOCK_NOT_FOUND")]
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// The field at fault and why; null when no single field is at fault.
+    #[schema(required = true)]
+    pub details: Option<ErrorDetails>,
+}
+
+/// The field an error answer blames.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorDetails {
+    /// Name of the body field, path or query parameter at fault.
+    pub field: String,
+    /// Why it is at fault.
+    pub reason: String,
 }
 
 impl ApiError {
@@ -32,15 +58,16 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            field: None,
-            reason: None,
+            details: None,
         }
     }
 
     /// Names the field at fault and why.
     pub fn with_field(mut self, field: impl Into<String>, reason: impl Into<String>) -> Self {
-        self.field = Some(field.into());
-        self.reason = Some(reason.into());
+        self.details = Some(ErrorDetails {
+            field: field.into(),
+            reason: reason.into(),
+        });
         self
     }
 
@@ -84,11 +111,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let details = match (&self.field, &self.reason) {
-            (None, None) => serde_json::Value::Null,
-            _ => json!({ "field": self.field, "reason": self.reason }),
+        let body = ErrorBody {
+            error: true,
+            code: self.code,
+            message: self.message,
+            details: self.details,
         };
-        let body = json!({ "error": true, "code": self.code, "message": self.message, "details": details });
         (self.status, Json(body)).into_response()
     }
 }

@@ -8,20 +8,25 @@ use blockchain_core::{
     Address, Amount, Block, CompactBits, Header, Params, Transaction, Txid, Work,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 
-/// A signed transaction as POST /transactions takes it.
-#[derive(Debug, Deserialize)]
+/// A signed transaction as POST /transactions takes it (unknown fields are
+/// refused). The signature is RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32)
+/// over `network magic || txid` (docs/PROTOCOL.md).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitTransaction {
     /// Must be 1.
+    #[schema(example = 1)]
     pub version: u32,
     /// Hex of the sender's SPKI DER public key.
+    #[schema(pattern = "^([0-9a-fA-F]{2})+$")]
     pub sender: String,
-    /// bech32m address.
+    /// bech32m address of this node's network (`tblk1…` devnet, `rblk1…` regtest).
     pub recipient: String,
-    /// Base units.
+    /// Base units (1 coin = 10^8).
     pub amount: u64,
     /// Base units.
     pub fee: u64,
@@ -30,6 +35,7 @@ pub struct SubmitTransaction {
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
     /// Hex of the 384-byte RSASSA-PSS signature.
+    #[schema(pattern = "^[0-9a-fA-F]{768}$")]
     pub signature: String,
 }
 
@@ -103,15 +109,19 @@ impl SubmitTransaction {
 }
 
 /// A transaction in answers.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, ToSchema)]
+#[schema(as = Transaction)]
 pub struct TransactionJson {
-    /// Its id.
+    /// Its id: SHA-256 of the unsigned encoding, hex.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     pub txid: Txid,
     /// Always 1.
     pub version: u32,
     /// Hex SPKI DER; "" for a coinbase.
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub sender: String,
     /// bech32m; null for a coinbase.
+    #[schema(required = true)]
     pub sender_address: Option<String>,
     /// bech32m.
     pub recipient: String,
@@ -124,6 +134,7 @@ pub struct TransactionJson {
     /// Milliseconds since the Unix epoch.
     pub timestamp: u64,
     /// Hex; "" for a coinbase.
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     pub signature: String,
 }
 
@@ -147,6 +158,16 @@ impl TransactionJson {
     }
 }
 
+/// Where a transaction is: in the mempool or in a best-chain block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TxState {
+    /// In the mempool.
+    Pending,
+    /// In a best-chain block.
+    Confirmed,
+}
+
 /// A 256-bit big-endian number as f64.
 fn u256_to_f64(bytes: [u8; 32]) -> f64 {
     bytes
@@ -165,27 +186,33 @@ pub fn difficulty(params: &Params, bits: CompactBits) -> f64 {
 }
 
 /// A block in answers.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, ToSchema)]
+#[schema(as = Block)]
 pub struct BlockJson {
     /// Height.
     pub index: u64,
-    /// Header time (ms).
+    /// Header time (ms since the Unix epoch).
     pub timestamp: u64,
-    /// Parent hash.
+    /// Parent hash, hex (zeros for the genesis block).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub previous_hash: String,
-    /// Block hash.
+    /// Block hash, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
     /// Nonce.
     pub nonce: u64,
-    /// RFC 6962 root of the txids.
+    /// RFC 6962 root of the txids, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub merkle_root: String,
-    /// State root after the block.
+    /// State root after the block, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
     /// Compact target.
     pub bits: u32,
-    /// pow_limit / target.
+    /// pow_limit / target: 1 at the network's easiest target.
     pub difficulty: f64,
-    /// Cumulative work, hex.
+    /// Cumulative work of the chain up to this block, 256-bit big-endian hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub chain_work: String,
     /// Encoded size in bytes.
     pub size: usize,
@@ -222,25 +249,31 @@ impl BlockJson {
 }
 
 /// A header in answers: fields and raw bytes.
-#[derive(Debug, Serialize, Deserialize, Clone, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, Clone, PartialEq, ToSchema)]
+#[schema(as = Header)]
 pub struct HeaderJson {
     /// Height.
     pub index: u64,
-    /// Hash.
+    /// Hash, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub hash: String,
-    /// Parent hash.
+    /// Parent hash, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub previous_hash: String,
-    /// Merkle root.
+    /// Merkle root, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub merkle_root: String,
-    /// State root.
+    /// State root, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     pub state_root: String,
-    /// Time (ms).
+    /// Time (ms since the Unix epoch).
     pub timestamp: u64,
     /// Compact target.
     pub bits: u32,
     /// Nonce.
     pub nonce: u64,
     /// The 128 header bytes, hex.
+    #[schema(pattern = "^[0-9a-f]{256}$")]
     pub raw: String,
 }
 

@@ -7,29 +7,55 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
 use crate::clock::now_ms;
 use crate::storage::StoredPeer;
 
-#[derive(Debug, Serialize)]
+/// A known peer.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Peer)]
 pub(super) struct PeerJson {
+    /// Its libp2p peer id (base58btc).
     peer_id: String,
+    /// Addresses it was seen at or dialled on.
     multiaddrs: Vec<String>,
+    /// When it was last seen or dialled (ms since the Unix epoch).
     last_seen: u64,
+    /// Whether it is connected now.
     connected: bool,
+    /// Last measured round trip; null when not connected.
+    #[schema(required = true)]
     latency_ms: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+/// The known peers.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Peers {
+    /// At most 1000.
     peers: Vec<PeerJson>,
+    /// Peers in `peers`.
     count: usize,
+    /// Connected peers.
     connected: usize,
 }
 
+/// Known peers
+///
+/// Until the peer-to-peer layer runs, the peers remembered in the database.
+#[utoipa::path(
+    get,
+    path = "/network/peers",
+    tag = "network",
+    operation_id = "get_peers",
+    responses(
+        (status = 200, description = "The known peers", body = Peers),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
     let peers: Vec<PeerJson> = state
         .chain
@@ -52,19 +78,51 @@ pub(super) async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, 
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A peer to dial.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DialPeer)]
 pub(super) struct Dial {
+    /// A multiaddr ending in `/p2p/<peer id>`.
+    #[schema(
+        example = "/ip4/10.1.2.3/tcp/4001/p2p/12D3KooWGzRBn6Dbd4mmyCfYuwxPjP3Vk3nqwm4PxtGDrfBZnvrz"
+    )]
     multiaddr: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A peer remembered for dialling.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DialledPeer)]
 pub(super) struct Dialled {
+    /// The peer id the multiaddr ends in.
     peer_id: String,
+    /// The multiaddr, trimmed.
     multiaddr: String,
+    /// Always `saved`.
+    #[schema(value_type = String, example = "saved")]
     status: &'static str,
 }
 
+/// Dial a peer
+///
+/// The address is remembered and dialled once the peer-to-peer layer runs.
+#[utoipa::path(
+    post,
+    path = "/network/peers",
+    tag = "network",
+    operation_id = "dial_peer",
+    request_body = Dial,
+    security(("api_token" = [])),
+    responses(
+        (status = 202, description = "Remembered", body = Dialled),
+        (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `INVALID_MULTIADDR` (unknown protocol, bad value, no `/p2p/<peer id>` at the end)", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn dial(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Dial>,

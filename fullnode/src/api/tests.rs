@@ -11,13 +11,18 @@
 
 mod access;
 mod bad_input;
+mod events;
 mod harness;
+mod login;
+mod metrics;
 mod mining;
 mod network;
+mod openapi;
 mod reads;
 mod socket;
 mod transactions;
 mod wallet;
+mod webhooks;
 
 use crate::test_support::TestDatabase;
 
@@ -93,6 +98,30 @@ on_both_backends! {
         public_routes_need_no_token,
         rate_limit_refuses_after_the_limit_with_headers,
         rate_limit_spares_loopback_unless_configured,
+    ],
+    openapi: [
+        openapi_document_is_served_as_valid_openapi,
+        openapi_document_lists_exactly_the_served_routes,
+        documented_schemas_describe_real_answers,
+    ],
+    events: [
+        event_stream_announces_blocks_and_transactions_and_ends_at_stop,
+        slow_event_client_is_dropped_while_the_node_keeps_answering,
+        event_streams_beyond_the_limit_are_refused,
+    ],
+    metrics: [
+        metrics_parse_and_move_when_a_block_is_mined,
+    ],
+    login: [
+        admin_logs_in_and_reaches_protected_routes_remotely,
+        each_login_refusal_has_its_status_and_code,
+        bad_tokens_are_refused_with_their_codes,
+    ],
+    webhooks: [
+        mined_blocks_and_transactions_are_delivered_signed,
+        deliveries_arrive_after_the_receiver_was_down,
+        subscriptions_survive_a_node_restart,
+        webhook_requests_are_checked,
     ],
     socket: [
         started_node_serves_the_api_and_web_app_and_stops,

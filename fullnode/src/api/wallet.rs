@@ -8,28 +8,50 @@ use blockchain_core::crypto::SigningKey;
 use blockchain_core::keystore::{DEFAULT_ITERATIONS, Keystore, KeystoreError};
 use blockchain_core::{Address, Amount, Encode, Transaction, Txid};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::json::{TransactionJson, parse_address};
+use super::json::{TransactionJson, TxState, parse_address};
 use crate::clock::now_ms;
 
 fn path_address(state: &AppState, text: &str) -> Result<Address, ApiError> {
     parse_address(state.chain.params(), text, "address")
 }
 
-#[derive(Debug, Serialize)]
+/// An address's account, confirmed and with the mempool.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Balance {
+    /// The address as asked.
     address: String,
+    /// Confirmed balance, base units.
     balance: u64,
+    /// `balance` − pending spends + pending receipts, base units.
     pending_balance: i128,
+    /// Confirmed account nonce.
     nonce: u64,
+    /// Nonce of the address's next transaction, pending ones counted.
     next_nonce: u64,
+    /// Confirmed transactions from or to the address.
     transactions_count: u64,
+    /// Whether the account is in the state (it has received coins).
     exists: bool,
 }
 
+/// An address's balance and nonces
+#[utoipa::path(
+    get,
+    path = "/wallet/{address}/balance",
+    tag = "wallet",
+    operation_id = "get_balance",
+    params(("address" = String, Path, description = "bech32m address of this node's network")),
+    responses(
+        (status = 200, description = "The balance", body = Balance),
+        (status = 400, description = "`INVALID_ADDRESS`: bad checksum, other network or wrong length; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn balance(
     State(state): State<AppState>,
     ApiPath(address): ApiPath<String>,
@@ -54,28 +76,57 @@ pub(super) async fn balance(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
+    /// Page size: 50 by default, clamped to 1–500.
     limit: Option<u32>,
+    /// Transactions to skip: 0 by default.
     offset: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+/// A confirmed transaction and its block.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct HistoryEntry {
     #[serde(flatten)]
     transaction: TransactionJson,
+    /// Height of its block.
     block_height: u64,
+    /// Hash of its block, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     block_hash: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of an address's confirmed transactions.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AddressHistory)]
 pub(super) struct History {
+    /// The address as asked.
     address: String,
+    /// Newest first.
     transactions: Vec<HistoryEntry>,
+    /// Transactions in `transactions`.
     count: usize,
+    /// Confirmed transactions from or to the address.
     total: u64,
 }
 
+/// An address's confirmed transactions, newest first
+#[utoipa::path(
+    get,
+    path = "/wallet/{address}/transactions",
+    tag = "wallet",
+    operation_id = "get_address_history",
+    params(
+        ("address" = String, Path, description = "bech32m address of this node's network"),
+        HistoryQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of the history", body = History),
+        (status = 400, description = "`INVALID_ADDRESS`: bad checksum, other network or wrong length; `INVALID_QUERY`: a value is not an unsigned integer; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn history(
     State(state): State<AppState>,
     ApiPath(address): ApiPath<String>,
@@ -104,24 +155,52 @@ pub(super) async fn history(
     }))
 }
 
-#[derive(Debug, Serialize)]
+/// An account in the state.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Account)]
 pub(super) struct AccountJson {
+    /// Base units.
     balance: u64,
+    /// Account nonce.
     nonce: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// A sparse Merkle proof of an account (or of its absence) against the tip's state root.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct AccountProof {
+    /// The address as asked.
     address: String,
+    /// The tip's hash, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     block_hash: String,
+    /// The tip's height.
     block_height: u64,
+    /// The tip's state root, hex.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     state_root: String,
     /// The account, or null when the proof shows it does not exist.
+    #[schema(required = true)]
     account: Option<AccountJson>,
-    /// Consensus encoding of the state proof, hex.
+    /// Consensus encoding of the state proof, hex (docs/PROTOCOL.md).
+    #[schema(pattern = "^([0-9a-f]{2})*$")]
     proof: String,
 }
 
+/// State proof of an address's account
+///
+/// A sparse Merkle proof against the tip's state root; `account` null with a
+/// proof is a proof of absence.
+#[utoipa::path(
+    get,
+    path = "/wallet/{address}/proof",
+    tag = "wallet",
+    operation_id = "get_account_proof",
+    params(("address" = String, Path, description = "bech32m address of this node's network")),
+    responses(
+        (status = 200, description = "The proof", body = AccountProof),
+        (status = 400, description = "`INVALID_ADDRESS`: bad checksum, other network or wrong length; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+    )
+)]
 pub(super) async fn proof(
     State(state): State<AppState>,
     ApiPath(address): ApiPath<String>,
@@ -144,21 +223,88 @@ pub(super) async fn proof(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new node-side wallet's password.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CreateWallet {
+    /// Encrypts the keystore: at least 8 characters.
+    #[schema(min_length = 8)]
     password: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A new node-side wallet.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct CreatedWallet {
+    /// Its bech32m address.
     address: String,
+    /// Its keystore, as the node keeps it.
+    #[schema(value_type = KeystoreSchema)]
     keystore: Keystore,
+}
+
+/// An encrypted keystore: the wallet's key, encrypted with its password.
+// The JSON of core's `Keystore`, which has no `ToSchema`, for the OpenAPI
+// document; the tests check a real keystore against it.
+#[derive(ToSchema)]
+#[schema(as = Keystore)]
+#[allow(dead_code)] // Never built: it only describes `Keystore`'s JSON.
+struct KeystoreSchema {
+    /// Always 1.
+    version: u32,
+    /// Network name, e.g. `devnet`.
+    network: String,
+    /// bech32m address of the key.
+    address: String,
+    /// PEM SubjectPublicKeyInfo.
+    public_key: String,
+    /// The encrypted PKCS#8 DER private key.
+    encrypted_private_key: EncryptedPrivateKeySchema,
+}
+
+/// Encryption parameters and ciphertext of a keystore's private key.
+// The JSON of core's `EncryptedPrivateKey`, as `KeystoreSchema` is `Keystore`'s.
+#[derive(ToSchema)]
+#[schema(as = EncryptedPrivateKey)]
+#[allow(dead_code)] // Never built: it only describes `EncryptedPrivateKey`'s JSON.
+struct EncryptedPrivateKeySchema {
+    /// Always `pbkdf2-hmac-sha256`.
+    kdf: String,
+    /// PBKDF2 iterations.
+    iterations: u32,
+    /// Base64 of 16 salt bytes.
+    salt: String,
+    /// Always `aes-256-gcm`.
+    cipher: String,
+    /// Base64 of the 12-byte IV.
+    iv: String,
+    /// Base64 of the ciphertext with its 16-byte tag appended.
+    encrypted: String,
 }
 
 /// Shortest password a node-side wallet accepts.
 const MIN_PASSWORD_LEN: usize = 8;
 
+/// Create a node-side wallet
+///
+/// Generates an RSA-3072 key and keeps it, encrypted with the password, in
+/// the node's database.
+#[utoipa::path(
+    post,
+    path = "/wallet",
+    tag = "wallet",
+    operation_id = "create_wallet",
+    request_body = CreateWallet,
+    security(("api_token" = [])),
+    responses(
+        (status = 201, description = "The wallet", body = CreatedWallet),
+        (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `WEAK_PASSWORD` (under 8 characters)", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),
+        (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
+    )
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateWallet>,
@@ -194,23 +340,60 @@ pub(super) async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A payment from a node-side wallet.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SendFromWallet)]
 pub(super) struct Send {
+    /// The wallet's password.
     password: String,
+    /// bech32m address of this node's network.
     recipient: String,
+    /// Base units.
     amount: u64,
+    /// Base units; 0 by default.
     #[serde(default)]
     fee: u64,
 }
 
-#[derive(Debug, Serialize)]
+/// A payment the mempool took.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SentFromWallet)]
 pub(super) struct Sent {
+    /// The transaction's id, hex.
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     txid: Txid,
-    status: &'static str,
+    /// Always `pending`.
+    status: TxState,
+    /// The nonce the transaction took.
     nonce: u64,
 }
 
+/// Pay from a node-side wallet
+///
+/// The node decrypts the wallet's key, signs with the next nonce and submits
+/// the transaction as `POST /transactions` does.
+#[utoipa::path(
+    post,
+    path = "/wallet/{address}/send",
+    tag = "wallet",
+    operation_id = "send_from_wallet",
+    params(("address" = String, Path, description = "bech32m address of a wallet this node keeps")),
+    request_body = Send,
+    security(("api_token" = [])),
+    responses(
+        (status = 202, description = "Accepted into the mempool", body = Sent),
+        (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `INVALID_ADDRESS` (path or recipient), `INVALID_PATH` (not UTF-8)", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token; `WRONG_PASSWORD`: the wallet's password is wrong", body = ErrorBody),
+        (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
+        (status = 404, description = "`WALLET_NOT_FOUND`: this node keeps no wallet for the address", body = ErrorBody),
+        (status = 409, description = "`TRANSACTION_ALREADY_KNOWN`, `REPLACEMENT_UNDERPRICED`", body = ErrorBody),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`TRANSACTION_VALIDATION_FAILED` (e.g. a zero amount) or `INSUFFICIENT_FUNDS`", body = ErrorBody),
+        (status = 503, description = "`MEMPOOL_FULL` or `NOT_READY` (the database is busy)", body = ErrorBody),
+    )
+)]
 pub(super) async fn send(
     State(state): State<AppState>,
     ApiPath(address): ApiPath<String>,
@@ -262,7 +445,7 @@ pub(super) async fn send(
         StatusCode::ACCEPTED,
         Json(Sent {
             txid,
-            status: "pending",
+            status: TxState::Pending,
             nonce,
         }),
     ))

@@ -8,6 +8,7 @@
 mod sql;
 #[cfg(test)]
 mod tests;
+mod timed;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use blockchain_core::state::{Account, BlockUndo};
 use blockchain_core::{Address, Block, BlockHash, Header, Transaction, Txid, Work};
 
 pub use sql::SqlStorage;
+pub use timed::TimedStorage;
 
 /// File name of the default SQLite database inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "blockchain.db";
@@ -152,6 +154,33 @@ pub struct StoredPeer {
     pub last_seen_ms: u64,
 }
 
+/// A webhook subscription.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredWebhook {
+    /// Random id, 32 lowercase hex digits.
+    pub id: String,
+    /// Where deliveries go.
+    pub url: String,
+    /// Event names it receives.
+    pub events: Vec<String>,
+    /// HMAC-SHA256 key of its deliveries' signatures.
+    pub secret: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: u64,
+}
+
+impl std::fmt::Debug for StoredWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret stays out of logs.
+        f.debug_struct("StoredWebhook")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("created_ms", &self.created_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The node's database.
 #[async_trait]
 pub trait Storage: Send + Sync + 'static {
@@ -217,6 +246,13 @@ pub trait Storage: Send + Sync + 'static {
     async fn save_peer(&self, peer: &StoredPeer) -> Result<(), StorageError>;
     /// Known peers, most recently seen first.
     async fn peers(&self, limit: u32) -> Result<Vec<StoredPeer>, StorageError>;
+
+    /// Stores a new webhook subscription.
+    async fn add_webhook(&self, webhook: &StoredWebhook) -> Result<(), StorageError>;
+    /// Every webhook subscription, oldest first.
+    async fn webhooks(&self) -> Result<Vec<StoredWebhook>, StorageError>;
+    /// Forgets a webhook subscription; false when none has that id.
+    async fn delete_webhook(&self, id: &str) -> Result<bool, StorageError>;
 
     /// Closes the database's connections, waiting for them to finish (call on
     /// shutdown). Every committed write is durable with or without it.

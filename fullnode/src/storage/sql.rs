@@ -18,7 +18,7 @@ use self::columns::{
 pub(crate) use self::connect::sqlite_url_for_file;
 use super::{
     Backend, ChainUpdate, Storage, StorageError, StoredBlock, StoredHeader, StoredPeer,
-    StoredTransaction,
+    StoredTransaction, StoredWebhook,
 };
 
 /// The SQL database: a connection pool and the backend behind it.
@@ -333,6 +333,50 @@ impl Storage for SqlStorage {
             })
         })
         .collect()
+    }
+
+    async fn add_webhook(&self, webhook: &StoredWebhook) -> Result<(), StorageError> {
+        let events = serde_json::to_string(&webhook.events).expect("a list of strings serializes");
+        sqlx::query(
+            "INSERT INTO webhooks (id, url, events, secret, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(webhook.id.as_str())
+        .bind(webhook.url.as_str())
+        .bind(events)
+        .bind(webhook.secret.as_str())
+        .bind(to_db(webhook.created_ms))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhooks(&self) -> Result<Vec<StoredWebhook>, StorageError> {
+        sqlx::query(
+            "SELECT id, url, events, secret, created_ms FROM webhooks ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let events: String = column(row, "events")?;
+            Ok(StoredWebhook {
+                id: column(row, "id")?,
+                url: column(row, "url")?,
+                events: serde_json::from_str(&events)
+                    .map_err(|error| corrupt("webhook events", error))?,
+                secret: column(row, "secret")?,
+                created_ms: u64_column(row, "created_ms")?,
+            })
+        })
+        .collect()
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<bool, StorageError> {
+        let deleted = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
     }
 
     async fn close(&self) {

@@ -8,6 +8,7 @@ mod fixtures;
 mod harness;
 mod queries;
 mod records;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -55,6 +56,10 @@ on_both_backends! {
         peers_are_upserted_and_most_recent_first,
         corrupt_bytes_are_reported_not_panicked,
         reopening_keeps_everything,
+    ],
+    webhooks: [
+        webhooks_are_added_listed_and_deleted,
+        corrupt_webhook_events_are_reported,
     ],
 }
 

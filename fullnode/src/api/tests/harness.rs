@@ -16,12 +16,14 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use crate::api::{AppState, app};
+use crate::auth::AdminAuth;
 use crate::chain::Chain;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::mining::MiningControl;
 use crate::storage;
 use crate::test_support::TestDatabase;
+use crate::webhooks::Webhooks;
 
 /// A caller on this machine.
 pub(super) const LOOPBACK: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40_000);
@@ -52,6 +54,9 @@ pub(super) fn test_config(database: &TestDatabase) -> Config {
         mempool_max: 10_000,
         rate_limit: 1200,
         rate_limit_loopback: false,
+        admin_addresses: Vec::new(),
+        webhook_allow: Vec::new(),
+        jwt_ttl: crate::config::DEFAULT_JWT_TTL,
     }
 }
 
@@ -83,8 +88,13 @@ impl TestNode {
             .await
             .expect("a new chain opens");
         let mining = MiningControl::spawn(Arc::clone(&chain), config.threads, config.miner_address);
+        std::fs::create_dir_all(&config.data_dir).expect("the data dir is made");
+        let auth = Arc::new(AdminAuth::open(&config).expect("the JWT key is made"));
+        let webhooks = Webhooks::start(&chain, &config)
+            .await
+            .expect("webhooks start");
         TestNode {
-            state: AppState::new(chain, mining, Arc::new(config)),
+            state: AppState::new(chain, mining, Arc::new(config), auth, webhooks),
             _database: database,
         }
     }
@@ -153,9 +163,19 @@ pub(super) async fn send_to(state: AppState, client: SocketAddr, request: Reques
         .await
         .expect("the router's error type is Infallible");
     let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .expect("the answer's body reads");
+    // An event stream never ends: its body is left unread (and dropped,
+    // which disconnects the client).
+    let is_event_stream = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"text/event-stream"));
+    let body = if is_event_stream {
+        Bytes::new()
+    } else {
+        axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("the answer's body reads")
+    };
     Reply {
         status: parts.status,
         headers: parts.headers,

@@ -15,21 +15,21 @@ use crate::test_support::TestDatabase;
 
 /// An HTTP answer.
 #[derive(Debug)]
-struct HttpReply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(super) struct HttpReply {
+    pub(super) status: u16,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
 }
 
 impl HttpReply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
 
-    fn json(&self) -> Value {
+    pub(super) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|error| {
             panic!(
                 "not JSON ({error}): {}",
@@ -57,7 +57,7 @@ impl HttpReply {
 }
 
 /// One request on a fresh connection (`Connection: close`), read to the end.
-async fn http(
+pub(super) async fn http(
     address: SocketAddr,
     method: &str,
     path: &str,

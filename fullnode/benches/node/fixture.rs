@@ -1,0 +1,321 @@
+//! What the node benchmarks run on: regtest blocks paying the test-vector
+//! keys, then blocks of 100 transactions signed by those keys, built and
+//! mined with the core before any measurement; and fresh chains to connect
+//! them to, on SQLite or PostgreSQL.
+
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, OnceLock};
+
+use blockchain_core::crypto::SigningKey;
+use blockchain_core::difficulty::next_bits;
+use blockchain_core::merkle::merkle_root;
+use blockchain_core::params::REGTEST;
+use blockchain_core::state::{StateTree, apply_transactions};
+use blockchain_core::{Address, Amount, Block, Header, Params, Transaction};
+use blockchain_node::chain::{BlockOutcome, Chain};
+use blockchain_node::clock::now_ms;
+use blockchain_node::miner::{Template, search};
+use blockchain_node::storage;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use sqlx::{AssertSqlSafe, Connection};
+
+/// Blocks of signed transactions prepared (each signature costs ~6 ms).
+pub(crate) const TX_BLOCKS: usize = 20;
+/// Signed transactions per block.
+pub(crate) const TXS_PER_BLOCK: usize = 100;
+/// Mempool bound of the benchmark chains: room for every prepared transaction.
+const MEMPOOL_MAX: usize = 10_000;
+
+/// The network every prepared block is valid on.
+pub(crate) const PARAMS: &Params = &REGTEST;
+
+/// The prepared chain, built once per benchmark run.
+#[derive(Debug)]
+pub(crate) struct Fixture {
+    /// Heights 1..=3: a coinbase each, paying one vector key.
+    pub(crate) funding: Vec<Block>,
+    /// The next [`TX_BLOCKS`] blocks, [`TXS_PER_BLOCK`] signed transactions each.
+    pub(crate) blocks: Vec<Block>,
+}
+
+impl Fixture {
+    /// The signed transactions in block order: every sender's nonces in
+    /// sequence, so they enter a mempool on top of `funding` one by one.
+    pub(crate) fn transactions(&self) -> impl Iterator<Item = &Transaction> {
+        self.blocks
+            .iter()
+            .flat_map(|block| block.transactions.iter().skip(1))
+    }
+}
+
+/// The fixture, built on first use (~7 s on two cores, mostly RSA signing),
+/// so a criterion filter that skips every user skips building it.
+pub(crate) fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let started = std::time::Instant::now();
+        let fixture = build_fixture();
+        eprintln!(
+            "prepared {} regtest blocks of {TXS_PER_BLOCK} signed transactions in {:.1} s",
+            fixture.blocks.len(),
+            started.elapsed().as_secs_f64()
+        );
+        fixture
+    })
+}
+
+fn vector_keys() -> Vec<SigningKey> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/rsa.json");
+    let text =
+        std::fs::read_to_string(&path).expect("core/tests/data/rsa.json is in the repository");
+    let vectors: serde_json::Value = serde_json::from_str(&text).expect("rsa.json is JSON");
+    vectors["keys"]
+        .as_array()
+        .expect("rsa.json lists keys")
+        .iter()
+        .map(|key| {
+            let pkcs8 = hex::decode(key["pkcs8"].as_str().expect("pkcs8 is a string"))
+                .expect("pkcs8 is hex");
+            SigningKey::from_pkcs8_der(&pkcs8).expect("the vector keys are valid")
+        })
+        .collect()
+}
+
+fn build_fixture() -> Fixture {
+    let keys = vector_keys();
+    let mut state = StateTree::new();
+    let mut parent = PARAMS.genesis_header();
+    let mut next_block = |miner: Address, transactions: Vec<Transaction>| {
+        let block = mine_block(&mut state, &parent, miner, transactions);
+        parent = block.header;
+        block
+    };
+    let funding = keys
+        .iter()
+        .map(|key| next_block(address_of(key), Vec::new()))
+        .collect();
+    let signed = sign_transactions(&keys, TX_BLOCKS * TXS_PER_BLOCK);
+    let miner = Address([0xee; 20]);
+    let blocks = signed
+        .chunks(TXS_PER_BLOCK)
+        .map(|transactions| next_block(miner, transactions.to_vec()))
+        .collect();
+    Fixture { funding, blocks }
+}
+
+fn address_of(key: &SigningKey) -> Address {
+    Address::from_spki_der(&key.public_key().to_spki_der())
+}
+
+/// Transaction `i` goes from key `i % keys` with nonce `i / keys` to a new
+/// address, so every block creates 100 accounts. Signed on every core.
+fn sign_transactions(keys: &[SigningKey], count: usize) -> Vec<Transaction> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_thread = count.div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..count)
+            .step_by(per_thread)
+            .map(|first| {
+                scope.spawn(move || {
+                    let mut rng = StdRng::seed_from_u64(first as u64);
+                    (first..count.min(first + per_thread))
+                        .map(|i| {
+                            let mut to = [0xb0; 20];
+                            to[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                            Transaction::new_signed(
+                                PARAMS,
+                                &keys[i % keys.len()],
+                                Address(to),
+                                Amount(1_000 + i as u64),
+                                Amount(10),
+                                (i / keys.len()) as u64,
+                                PARAMS.genesis_time_ms + i as u64,
+                                &mut rng,
+                            )
+                            .expect("the vector keys sign")
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().expect("signing does not panic"))
+            .collect()
+    })
+}
+
+/// The block after `parent` (one second later) paying `miner` the reward and
+/// fees, with `transactions` applied to `state`, and a nonce that meets its target.
+fn mine_block(
+    state: &mut StateTree,
+    parent: &Header,
+    miner: Address,
+    transactions: Vec<Transaction>,
+) -> Block {
+    let height = parent.height + 1;
+    let time = parent.time + PARAMS.target_spacing_ms;
+    let fees = transactions.iter().map(|tx| tx.fee.0).sum();
+    let reward = PARAMS
+        .block_reward(height)
+        .checked_add(Amount(fees))
+        .expect("the fees are small");
+    let mut all = vec![Transaction::coinbase(miner, reward, height, time)];
+    all.extend(transactions);
+    apply_transactions(state, &all).expect("the prepared transactions are valid in sequence");
+    let txids: Vec<_> = all.iter().map(Transaction::txid).collect();
+    let bits = next_bits(PARAMS, parent.height, parent.time);
+    let template = Template {
+        block: Block {
+            header: Header {
+                version: Header::VERSION,
+                height,
+                prev_hash: parent.hash(),
+                merkle_root: merkle_root(&txids),
+                state_root: state.root(),
+                time,
+                bits,
+                nonce: 0,
+            },
+            transactions: all,
+        },
+        target: bits.to_target().expect("next_bits gives canonical bits"),
+    };
+    search(&template, 0, 1, &AtomicU64::new(0), || true).expect("the search only ends with a block")
+}
+
+/// Where fresh chains are stored.
+#[derive(Debug)]
+pub(crate) enum ChainStore {
+    /// A new SQLite file in a new temporary directory for each chain.
+    Sqlite,
+    /// One PostgreSQL database for the run, emptied for each chain.
+    Postgres(BenchDatabase),
+}
+
+/// A chain at height 3 (the funding blocks), on its own storage.
+#[derive(Debug)]
+pub(crate) struct FreshChain {
+    pub(crate) chain: Arc<Chain>,
+    _directory: Option<tempfile::TempDir>,
+}
+
+impl FreshChain {
+    /// Closes the storage's connections (the SQLite directory goes on drop).
+    pub(crate) async fn close(self) {
+        self.chain.storage().close().await;
+    }
+}
+
+impl ChainStore {
+    /// A regtest chain on new, empty storage, with the funding blocks connected.
+    pub(crate) async fn fresh_chain(&self) -> FreshChain {
+        let (url, directory) = match self {
+            ChainStore::Sqlite => {
+                let directory = tempfile::tempdir().expect("a temporary directory");
+                (storage::sqlite_url_for(directory.path()), Some(directory))
+            }
+            ChainStore::Postgres(database) => {
+                database.empty().await;
+                (database.url(), None)
+            }
+        };
+        let storage = storage::open(&url).await.expect("the database opens");
+        let chain = Chain::open(PARAMS, storage, MEMPOOL_MAX)
+            .await
+            .expect("an empty database opens");
+        for block in &fixture().funding {
+            let outcome = chain
+                .submit_block(block.clone(), now_ms())
+                .await
+                .expect("the funding blocks are valid");
+            assert_eq!(outcome, BlockOutcome::NewTip);
+        }
+        FreshChain {
+            chain,
+            _directory: directory,
+        }
+    }
+}
+
+/// The database the bench connects to in order to create its own.
+const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// Set to 1 to skip PostgreSQL, as for the tests.
+const SKIP_POSTGRES_VAR: &str = "BLOCKCHAIN_SKIP_POSTGRES";
+
+/// A database `bc_bench_<random>` on 127.0.0.1:5432, dropped with this value.
+#[derive(Debug)]
+pub(crate) struct BenchDatabase {
+    name: String,
+}
+
+impl BenchDatabase {
+    /// Why PostgreSQL benchmarks cannot run, if they cannot: checked before
+    /// registering them, since criterion wants every registered benchmark to run.
+    pub(crate) fn unavailable() -> Option<String> {
+        if std::env::var(SKIP_POSTGRES_VAR).is_ok_and(|value| value == "1") {
+            return Some(format!("{SKIP_POSTGRES_VAR}=1"));
+        }
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+        std::net::TcpStream::connect_timeout(&server, std::time::Duration::from_secs(2))
+            .err()
+            .map(|error| format!("no PostgreSQL server at {server} ({error})"))
+    }
+
+    /// Creates the database.
+    pub(crate) async fn create() -> BenchDatabase {
+        let name = format!("bc_bench_{:016x}", rand::random::<u64>());
+        let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL)
+            .await
+            .unwrap_or_else(|error| panic!("connecting to {POSTGRES_ADMIN_URL}: {error}"));
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("CREATE DATABASE");
+        admin.close().await.ok();
+        BenchDatabase { name }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    /// Drops every table (migrations included), so the node's migrations
+    /// start over: as empty as a new database, without creating one each time.
+    async fn empty(&self) {
+        let mut connection = sqlx::PgConnection::connect(&self.url())
+            .await
+            .expect("the bench database accepts connections");
+        sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            .execute(&mut connection)
+            .await
+            .expect("emptying the bench database");
+        connection.close().await.ok();
+    }
+}
+
+impl Drop for BenchDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // On a thread of its own: drop cannot await, and may run inside a runtime.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.ok()?;
+                sqlx::raw_sql(AssertSqlSafe(sql))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop the bench database {}", self.name);
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! Criterion benchmarks of the node: blocks connected through the chain-state
+//! owner on SQLite and PostgreSQL, transactions accepted into the mempool,
+//! the miner's hash rate, and REST requests served. `cargo xtask bench` runs
+//! them after the core's and prints each as a ratio to its limit.
+//!
+//! Transactions and blocks are prepared before any measurement (see
+//! `fixture.rs`); only the node's own work is timed.
+
+mod fixture;
+mod http_load;
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::routing::get;
+use blockchain_core::crypto::RingVerifier;
+use blockchain_core::params::DEVNET;
+use blockchain_core::validation::check_block;
+use blockchain_core::{Block, Target};
+use blockchain_node::chain::BlockOutcome;
+use blockchain_node::clock::now_ms;
+use blockchain_node::config::{Cli, Config};
+use blockchain_node::miner::{Miner, Template};
+use blockchain_node::node::{self, RunningNode};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+
+use fixture::{BenchDatabase, ChainStore, PARAMS, fixture};
+use http_load::HttpLoad;
+
+/// The REST path both servers are loaded on.
+const STATUS_PATH: &str = "/api/v1/status";
+/// Keep-alive connections of the load generator, as many as wrk's default.
+const HTTP_CONNECTIONS: usize = 10;
+/// How often the miner benchmark reads the hash counter.
+const HASH_COUNTER_POLL: Duration = Duration::from_millis(1);
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+/// Blocks per second: checked alone (the signature bound), then connected
+/// through `Chain::submit_block` on each database.
+fn connect_blocks(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("node");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(1));
+
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function("verify_block", |b| {
+        let mut blocks = fixture().blocks.iter().cycle();
+        b.iter_batched(
+            || blocks.next().expect("cycle never ends").clone(),
+            |block| check_block(PARAMS, black_box(block), &RingVerifier).expect("valid"),
+            BatchSize::SmallInput,
+        )
+    });
+
+    // Every 20 blocks need a new chain (untimed, but slow): flat sampling,
+    // the same number of blocks in every sample, needs far fewer blocks than
+    // criterion's linear ramp.
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5));
+    group.bench_function("connect_sqlite", |b| {
+        b.iter_custom(|blocks| runtime.block_on(time_connecting(&ChainStore::Sqlite, blocks)))
+    });
+    match BenchDatabase::unavailable() {
+        Some(why) => eprintln!("node/connect_postgres not run: {why}"),
+        None => {
+            let mut store = None;
+            group.bench_function("connect_postgres", |b| {
+                let store = store.get_or_insert_with(|| {
+                    ChainStore::Postgres(runtime.block_on(BenchDatabase::create()))
+                });
+                b.iter_custom(|blocks| runtime.block_on(time_connecting(store, blocks)))
+            });
+            // The database is dropped here, with `store`.
+        }
+    }
+    group.finish();
+}
+
+/// Time spent in `submit_block` connecting `count` prepared blocks, on a
+/// fresh chain for every [`fixture::TX_BLOCKS`] of them.
+async fn time_connecting(store: &ChainStore, count: u64) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    let mut left = count as usize;
+    while left > 0 {
+        let fresh = store.fresh_chain().await;
+        let blocks: Vec<Block> = fixture().blocks.iter().take(left).cloned().collect();
+        left -= blocks.len();
+        let started = Instant::now();
+        for block in blocks {
+            let outcome = fresh
+                .chain
+                .submit_block(block, now_ms())
+                .await
+                .expect("the prepared blocks are valid");
+            assert_eq!(outcome, BlockOutcome::NewTip);
+        }
+        elapsed += started.elapsed();
+        fresh.close().await;
+    }
+    elapsed
+}
+
+/// Transactions per second through `Chain::submit_transaction`, one at a
+/// time: signature, mempool rules, and the write to SQLite.
+fn mempool_accept(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("node");
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(1));
+    group.bench_function("mempool_accept", |b| {
+        b.iter_custom(|count| runtime.block_on(time_accepting(&ChainStore::Sqlite, count)))
+    });
+    group.finish();
+}
+
+/// Time spent in `submit_transaction` for `count` prepared transactions, on
+/// a fresh chain whenever they run out.
+async fn time_accepting(store: &ChainStore, count: u64) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    let mut left = count as usize;
+    while left > 0 {
+        let fresh = store.fresh_chain().await;
+        let transactions: Vec<_> = fixture().transactions().take(left).cloned().collect();
+        left -= transactions.len();
+        let started = Instant::now();
+        for transaction in transactions {
+            fresh
+                .chain
+                .submit_transaction(transaction, now_ms())
+                .await
+                .expect("the prepared transactions are valid in sequence");
+        }
+        elapsed += started.elapsed();
+        fresh.close().await;
+    }
+    elapsed
+}
+
+/// The miner's threads, hashing a template they will not solve.
+struct HashingMiner {
+    miner: Miner,
+    _found: tokio::sync::mpsc::Receiver<Block>,
+}
+
+impl HashingMiner {
+    fn start(threads: usize) -> HashingMiner {
+        let (sender, found) = tokio::sync::mpsc::channel(1);
+        let miner = Miner::start(threads, sender);
+        let mut block = DEVNET.genesis_block();
+        block.header.height = 1;
+        block.header.prev_hash = DEVNET.genesis_hash();
+        // Devnet's own target is met every few seconds at these rates, and a
+        // thread that finds a block idles until the next template: no hash meets 0.
+        miner.set_template(Template {
+            block,
+            target: Target::from_be_bytes([0; 32]),
+        });
+        miner.set_running(true);
+        HashingMiner {
+            miner,
+            _found: found,
+        }
+    }
+
+    /// Waits until the counter passes `after`: (its value, when it was seen).
+    fn next_count(&self, after: u64) -> (u64, Instant) {
+        loop {
+            let count = self.miner.hashes();
+            if count > after {
+                return (count, Instant::now());
+            }
+            std::thread::sleep(HASH_COUNTER_POLL);
+        }
+    }
+
+    /// The time `hashes` hashes take: the counter grows in batches, so the
+    /// window runs from one batch boundary to the first one past `hashes`,
+    /// scaled to exactly `hashes`.
+    fn time_hashes(&self, hashes: u64) -> Duration {
+        let (first, started) = self.next_count(self.miner.hashes());
+        let (mut count, mut seen) = (first, started);
+        while count - first < hashes {
+            (count, seen) = self.next_count(count);
+        }
+        seen.duration_since(started)
+            .mul_f64(hashes as f64 / (count - first) as f64)
+    }
+}
+
+/// Hashes per second of `Miner` with one and with two threads.
+fn miner(c: &mut Criterion) {
+    let mut group = c.benchmark_group("node");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+    for (name, threads) in [("miner_1_thread", 1), ("miner_2_threads", 2)] {
+        let mut running = None;
+        group.bench_function(name, |b| {
+            let miner = running.get_or_insert_with(|| HashingMiner::start(threads));
+            b.iter_custom(|hashes| miner.time_hashes(hashes))
+        });
+        if let Some(running) = running {
+            running.miner.shutdown();
+        }
+    }
+    group.finish();
+}
+
+/// A node as `blockchain-node --network regtest --http 127.0.0.1:0` starts
+/// it, on SQLite in a temporary directory, with the funding blocks mined so
+/// that /status reads the database.
+async fn start_node() -> (RunningNode, tempfile::TempDir) {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let config = Config::resolve(Cli {
+        network: Some(PARAMS.name.into()),
+        data_dir: Some(directory.path().to_path_buf()),
+        http: Some("127.0.0.1:0".into()),
+        threads: Some(1),
+        ..Cli::default()
+    })
+    .expect("a valid configuration");
+    let node = node::start(config).await.expect("the node starts");
+    for block in &fixture().funding {
+        node.chain
+            .submit_block(block.clone(), now_ms())
+            .await
+            .expect("the funding blocks are valid");
+    }
+    (node, directory)
+}
+
+/// The least an axum server can do: one route answering a small JSON.
+async fn start_bare_axum() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let router = axum::Router::new().route(
+        STATUS_PATH,
+        get(|| async { Json(serde_json::json!({ "network": "regtest", "height": 3 })) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port on 127.0.0.1");
+    let address = listener.local_addr().expect("a bound address");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .await
+            .expect("the bare server runs");
+    });
+    (address, server)
+}
+
+/// Requests per second on GET /api/v1/status of a running node, and on a
+/// bare axum handler, from the same load generator in the same process.
+fn api(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("api");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+
+    let mut node = None;
+    group.bench_function("status", |b| {
+        let (_, _, load) = node.get_or_insert_with(|| {
+            runtime.block_on(async {
+                let (node, directory) = start_node().await;
+                let load = HttpLoad::connect(node.http_addr, STATUS_PATH, HTTP_CONNECTIONS).await;
+                (node, directory, load)
+            })
+        });
+        b.iter_custom(|requests| runtime.block_on(load.run(requests)))
+    });
+    if let Some((node, _directory, load)) = node {
+        drop(load);
+        runtime
+            .block_on(node.stop())
+            .expect("the node stops cleanly");
+    }
+
+    let mut bare = None;
+    group.bench_function("bare_axum", |b| {
+        let (_, load) = bare.get_or_insert_with(|| {
+            runtime.block_on(async {
+                let (address, server) = start_bare_axum().await;
+                let load = HttpLoad::connect(address, STATUS_PATH, HTTP_CONNECTIONS).await;
+                (server, load)
+            })
+        });
+        b.iter_custom(|requests| runtime.block_on(load.run(requests)))
+    });
+    if let Some((server, _load)) = bare {
+        server.abort();
+    }
+    group.finish();
+}
+
+criterion_group!(benches, connect_blocks, mempool_accept, miner, api);
+criterion_main!(benches);

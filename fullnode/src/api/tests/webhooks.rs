@@ -1,0 +1,464 @@
+//! Webhooks end to end: a real HTTP receiver on 127.0.0.1 gets signed
+//! deliveries of mined blocks and new transactions, gets them late when it
+//! was down or failing, and keeps getting them across a node restart;
+//! URLs outside the policy are refused.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::harness::{REMOTE, TestNode, eventually, post_json, sign, test_config, vector_key};
+use super::socket::http;
+use crate::node;
+use crate::test_support::TestDatabase;
+use crate::webhooks::{MAX_WEBHOOKS, signature};
+
+const SECRET: &str = "a webhook secret of some length";
+
+/// A request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("no {name} header"))
+            .to_str()
+            .expect("ASCII")
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// Checks the signature with `secret`; returns the body.
+    #[track_caller]
+    fn verified(&self, secret: &str) -> Value {
+        assert_eq!(self.header("content-type"), "application/json");
+        let expected = signature(secret, &self.body);
+        assert_eq!(self.header("x-signature"), expected, "signature");
+        // And independently of the node's code.
+        use hmac::{Hmac, KeyInit, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("a key");
+        mac.update(&self.body);
+        mac.verify_slice(&hex::decode(self.header("x-signature")).expect("hex"))
+            .expect("the HMAC-SHA256 of the body");
+        let body = self.json();
+        assert_eq!(self.header("x-webhook-event"), body["event"]);
+        body
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inbox {
+    received: Mutex<Vec<Received>>,
+    /// Requests still to answer 503.
+    failures_left: AtomicUsize,
+}
+
+/// A small HTTP server that records every request and answers 200.
+#[derive(Debug)]
+struct Receiver {
+    address: SocketAddr,
+    inbox: Arc<Inbox>,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+async fn record(
+    State(inbox): State<Arc<Inbox>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    inbox.received.lock().expect("not poisoned").push(Received {
+        path: uri.path().to_owned(),
+        headers,
+        body,
+    });
+    let failing = inbox
+        .failures_left
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+            left.checked_sub(1)
+        })
+        .is_ok();
+    if failing {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+impl Receiver {
+    /// Listens on 127.0.0.1:`port` (0: any free port), sharing `inbox`.
+    async fn start(port: u16, inbox: Arc<Inbox>) -> Receiver {
+        // The port was just released: give the OS a moment if it is slow to let go.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", port)).await {
+                Ok(listener) => break listener,
+                Err(error) if tries < 50 => {
+                    tries += 1;
+                    eprintln!("binding 127.0.0.1:{port}: {error}; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("cannot bind 127.0.0.1:{port}: {error}"),
+            }
+        };
+        let address = listener.local_addr().expect("a local address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = Router::new()
+            .fallback(record)
+            .with_state(Arc::clone(&inbox));
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the receiver serves");
+        });
+        Receiver {
+            address,
+            inbox,
+            stop,
+            server,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.inbox.received.lock().expect("not poisoned").clone()
+    }
+
+    /// Stops listening: connections are refused from then on.
+    async fn stop(self) -> Arc<Inbox> {
+        let _ = self.stop.send(());
+        self.server.await.expect("the receiver stops");
+        self.inbox
+    }
+}
+
+async fn register(node: &TestNode, url: &str, events: &[&str]) -> Value {
+    node.post(
+        "/webhooks",
+        &json!({ "url": url, "events": events, "secret": SECRET }),
+    )
+    .await
+    .expect(StatusCode::CREATED)
+}
+
+/// The heights of `new_block` deliveries, in arrival order, each checked.
+fn delivered_heights(received: &[Received]) -> Vec<u64> {
+    received
+        .iter()
+        .map(|delivery| {
+            let body = delivery.verified(SECRET);
+            assert_eq!(body["event"], "new_block", "{body}");
+            body["data"]["height"].as_u64().expect("a height")
+        })
+        .collect()
+}
+
+pub(super) async fn mined_blocks_and_transactions_are_delivered_signed(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let receiver = Receiver::start(0, Arc::default()).await;
+    let blocks_hook = register(&node, &receiver.url("/blocks?from=node"), &["new_block"]).await;
+    let tx_hook = register(&node, &receiver.url("/tx"), &["new_transaction", "reorg"]).await;
+    assert_eq!(blocks_hook["events"], json!(["new_block"]));
+    assert_eq!(tx_hook["events"], json!(["new_transaction", "reorg"]));
+    assert!(blocks_hook.get("secret").is_none(), "{blocks_hook}");
+
+    let (alice, bob) = (vector_key(0), vector_key(1));
+    let mined = node.mine(&alice.address, 3).await;
+    eventually(20, "three block deliveries", || async {
+        receiver.received().len() >= 3
+    })
+    .await;
+    let received = receiver.received();
+    assert!(received.iter().all(|delivery| delivery.path == "/blocks"));
+    assert_eq!(delivered_heights(&received), vec![1, 2, 3]);
+    for (delivery, block) in received.iter().zip(&mined) {
+        let body = delivery.json();
+        assert_eq!(body["data"]["hash"], block["hash"]);
+        assert_eq!(
+            delivery.header("x-webhook-id"),
+            blocks_hook["id"].as_str().expect("an id")
+        );
+        assert_eq!(delivery.header("x-webhook-delivery").len(), 32);
+        let timestamp = body["timestamp"].as_u64().expect("a timestamp");
+        assert!(timestamp >= block["timestamp"].as_u64().expect("a block time") - 60_000);
+        let mut keys: Vec<&String> = body.as_object().expect("an object").keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["data", "event", "timestamp"]);
+    }
+
+    let transaction = sign(&alice, &bob.address, 1_000, 10, 0);
+    node.submit(&transaction).await.expect(StatusCode::ACCEPTED);
+    eventually(20, "the transaction delivery", || async {
+        receiver.received().len() >= 4
+    })
+    .await;
+    let delivery = receiver.received()[3].clone();
+    assert_eq!(delivery.path, "/tx");
+    let body = delivery.verified(SECRET);
+    assert_eq!(body["event"], "new_transaction");
+    assert_eq!(
+        body["data"],
+        json!({ "txid": transaction.txid().to_string() })
+    );
+
+    // Delivered means dequeued.
+    let listed = node.get("/webhooks").await.expect(StatusCode::OK);
+    assert_eq!(listed["count"], 2, "{listed}");
+    for hook in listed["webhooks"].as_array().expect("a list") {
+        assert_eq!(hook["queued"], 0, "{hook}");
+        assert_eq!(hook["dropped"], 0, "{hook}");
+    }
+    receiver.stop().await;
+}
+
+pub(super) async fn deliveries_arrive_after_the_receiver_was_down(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let miner = vector_key(0).address;
+    let receiver = Receiver::start(0, Arc::default()).await;
+    let port = receiver.address.port();
+    register(&node, &receiver.url("/hook"), &["new_block"]).await;
+    node.mine(&miner, 1).await;
+    eventually(20, "the first delivery", || async {
+        receiver.received().len() == 1
+    })
+    .await;
+
+    // Down: connections are refused while two blocks are mined.
+    let inbox = receiver.stop().await;
+    node.mine(&miner, 2).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let listed = node.get("/webhooks").await.expect(StatusCode::OK);
+    assert_eq!(listed["webhooks"][0]["queued"], 2, "{listed}");
+
+    // Back, on the same port, but failing once: the same delivery is retried.
+    inbox.failures_left.store(1, Ordering::SeqCst);
+    let receiver = Receiver::start(port, inbox).await;
+    eventually(40, "the late deliveries", || async {
+        receiver.received().len() >= 4
+    })
+    .await;
+    let received = receiver.received();
+    assert_eq!(delivered_heights(&received), vec![1, 2, 2, 3]);
+    let delivery_ids: Vec<&str> = received
+        .iter()
+        .map(|delivery| delivery.header("x-webhook-delivery"))
+        .collect();
+    assert_eq!(
+        delivery_ids[1], delivery_ids[2],
+        "a retry repeats its delivery id"
+    );
+    assert_ne!(delivery_ids[2], delivery_ids[3]);
+    eventually(10, "an empty queue", || async {
+        node.get("/webhooks").await.expect(StatusCode::OK)["webhooks"][0]["queued"] == 0
+    })
+    .await;
+    receiver.stop().await;
+}
+
+pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase) {
+    let receiver = Receiver::start(0, Arc::default()).await;
+    let miner = vector_key(0).address;
+    let config = test_config(&database);
+    let running = node::start(config.clone()).await.expect("the node starts");
+    let post = |address: SocketAddr, path: &'static str, body: Value| async move {
+        http(
+            address,
+            "POST",
+            path,
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        )
+        .await
+    };
+    let registered = post(
+        running.http_addr,
+        "/api/v1/webhooks",
+        json!({ "url": receiver.url("/hook"), "events": ["new_block"], "secret": SECRET }),
+    )
+    .await;
+    assert_eq!(registered.status, 201, "{}", registered.json());
+    let id = registered.json()["id"].clone();
+    let mined = post(
+        running.http_addr,
+        "/api/v1/mining/blocks",
+        json!({ "miner_address": miner }),
+    )
+    .await;
+    assert_eq!(mined.status, 201);
+    eventually(20, "a delivery before the restart", || async {
+        receiver.received().len() == 1
+    })
+    .await;
+    running.stop().await.expect("a clean stop");
+
+    let again = node::start(config).await.expect("the node starts again");
+    let listed = http(again.http_addr, "GET", "/api/v1/webhooks", &[], b"").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["webhooks"][0]["id"], id, "{}", listed.json());
+    let mined = post(
+        again.http_addr,
+        "/api/v1/mining/blocks",
+        json!({ "miner_address": miner }),
+    )
+    .await;
+    assert_eq!(mined.status, 201);
+    eventually(20, "a delivery after the restart", || async {
+        receiver.received().len() == 2
+    })
+    .await;
+    assert_eq!(delivered_heights(&receiver.received()), vec![1, 2]);
+    again.stop().await.expect("a clean stop");
+    receiver.stop().await;
+}
+
+pub(super) async fn webhook_requests_are_checked(database: TestDatabase) {
+    let node = TestNode::with_config(database, |config| {
+        config.webhook_allow = vec!["http://hooks.example.com/node/".into()];
+    })
+    .await;
+    let request = |url: &str, events: Value, secret: &str| json!({ "url": url, "events": events, "secret": secret });
+    let new_block = json!(["new_block"]);
+    for url in [
+        "http://10.0.0.1/hook",
+        "http://hooks.example.com/nodes",
+        "http://hooks.example.com.evil.net/node/x",
+        "http://hooks.example.com:8080/node/x",
+    ] {
+        node.post("/webhooks", &request(url, new_block.clone(), SECRET))
+            .await
+            .field_error(StatusCode::FORBIDDEN, "WEBHOOK_URL_NOT_ALLOWED", "url");
+    }
+    node.post(
+        "/webhooks",
+        &request("https://127.0.0.1/hook", new_block.clone(), SECRET),
+    )
+    .await
+    .field_error(StatusCode::BAD_REQUEST, "WEBHOOK_URL_UNSUPPORTED", "url");
+    for url in [
+        "ftp://127.0.0.1/",
+        "not a url",
+        "http://user:pw@127.0.0.1/",
+        "",
+    ] {
+        node.post("/webhooks", &request(url, new_block.clone(), SECRET))
+            .await
+            .field_error(StatusCode::BAD_REQUEST, "INVALID_URL", "url");
+    }
+    node.post(
+        "/webhooks",
+        &request("http://127.0.0.1/", json!([]), SECRET),
+    )
+    .await
+    .field_error(StatusCode::BAD_REQUEST, "INVALID_EVENTS", "events");
+    node.post(
+        "/webhooks",
+        &request("http://127.0.0.1/", json!(["new_block", "bogus"]), SECRET),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "INVALID_REQUEST_BODY");
+    for secret in ["short", &"x".repeat(257)] {
+        node.post(
+            "/webhooks",
+            &request("http://127.0.0.1/", new_block.clone(), secret),
+        )
+        .await
+        .field_error(StatusCode::BAD_REQUEST, "INVALID_SECRET", "secret");
+    }
+    node.post(
+        "/webhooks",
+        &json!({ "url": "http://127.0.0.1/", "events": ["new_block"] }),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST, "INVALID_REQUEST_BODY");
+    // Remote callers need a token.
+    node.send_from(
+        REMOTE,
+        post_json(
+            "/api/v1/webhooks",
+            &request("http://127.0.0.1/", new_block.clone(), SECRET),
+        ),
+    )
+    .await
+    .error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    assert_eq!(
+        node.get("/webhooks").await.expect(StatusCode::OK),
+        json!({ "webhooks": [], "count": 0 })
+    );
+
+    // Allowed: under the prefix, and loopback, up to the limit.
+    let allowed = register(
+        &node,
+        "http://hooks.example.com/node/blocks",
+        &["new_block"],
+    )
+    .await;
+    assert_eq!(allowed["url"], "http://hooks.example.com/node/blocks");
+    for index in 1..MAX_WEBHOOKS {
+        register(&node, &format!("http://localhost:9/{index}"), &["reorg"]).await;
+    }
+    node.post(
+        "/webhooks",
+        &request("http://127.0.0.1/one-too-many", new_block.clone(), SECRET),
+    )
+    .await
+    .error(StatusCode::CONFLICT, "TOO_MANY_WEBHOOKS");
+    let listed = node.get("/webhooks").await.expect(StatusCode::OK);
+    assert_eq!(listed["count"], MAX_WEBHOOKS);
+    assert_eq!(listed["webhooks"][0]["id"], allowed["id"], "oldest first");
+    assert!(
+        !listed.to_string().contains(SECRET),
+        "secrets are never shown"
+    );
+
+    // Deleting.
+    let id = allowed["id"].as_str().expect("an id");
+    let deleted = node
+        .send(super::harness::request(
+            axum::http::Method::DELETE,
+            &format!("/api/v1/webhooks/{id}"),
+            None,
+            axum::body::Body::empty(),
+        ))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(deleted["id"], id);
+    for unknown in [id, "nope", "%C3%A9"] {
+        node.send(super::harness::request(
+            axum::http::Method::DELETE,
+            &format!("/api/v1/webhooks/{unknown}"),
+            None,
+            axum::body::Body::empty(),
+        ))
+        .await
+        .field_error(StatusCode::NOT_FOUND, "WEBHOOK_NOT_FOUND", "id");
+    }
+    assert_eq!(
+        node.get("/webhooks").await.expect(StatusCode::OK)["count"],
+        MAX_WEBHOOKS - 1
+    );
+}
