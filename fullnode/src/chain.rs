@@ -52,10 +52,38 @@ pub struct TipStatus {
     pub hash: BlockHash,
     /// Cumulative work.
     pub chain_work: Work,
+    /// Mean seconds between the last (up to) 100 blocks; 0 at genesis.
+    pub average_block_time: f64,
     /// Pending transactions.
     pub mempool_size: usize,
     /// Their total size in bytes.
     pub mempool_bytes: usize,
+}
+
+/// Blocks over which the average block time is taken.
+const AVERAGE_SPAN: u64 = 100;
+
+fn tip_status(index: &BlockIndex, mempool: &Mempool) -> TipStatus {
+    let tip = index.tip();
+    let span = tip.header.height.min(AVERAGE_SPAN);
+    let first_time = index
+        .hash_at(tip.header.height - span)
+        .and_then(|hash| index.get(&hash))
+        .map(|entry| entry.header.time);
+    let average_block_time = match first_time {
+        Some(first) if span > 0 => {
+            tip.header.time.saturating_sub(first) as f64 / 1000.0 / span as f64
+        }
+        _ => 0.0,
+    };
+    TipStatus {
+        header: tip.header,
+        hash: tip.hash,
+        chain_work: tip.chain_work,
+        average_block_time,
+        mempool_size: mempool.len(),
+        mempool_bytes: mempool.bytes(),
+    }
 }
 
 /// Why a block was not accepted.
@@ -246,13 +274,7 @@ impl Chain {
             storage.apply_chain_update(&update).await?;
         }
         tracing::info!(height = tip.header.height, tip = %tip.hash, accounts = state.len(), pending = mempool.len(), "chain loaded");
-        let status = TipStatus {
-            header: tip.header,
-            hash: tip.hash,
-            chain_work: tip.chain_work,
-            mempool_size: mempool.len(),
-            mempool_bytes: mempool.bytes(),
-        };
+        let status = tip_status(&index, &mempool);
         let (events, _) = broadcast::channel(1024);
         let (status, _) = watch::channel(status);
         Ok(Arc::new(Chain {
@@ -294,14 +316,8 @@ impl Chain {
     }
 
     fn publish(&self, inner: &ChainState) {
-        let tip = inner.index.tip();
-        self.status.send_replace(TipStatus {
-            header: tip.header,
-            hash: tip.hash,
-            chain_work: tip.chain_work,
-            mempool_size: inner.mempool.len(),
-            mempool_bytes: inner.mempool.bytes(),
-        });
+        self.status
+            .send_replace(tip_status(&inner.index, &inner.mempool));
     }
 
     /// Validates and stores a block; moves the best chain to it when it has

@@ -70,6 +70,9 @@ pub struct Cli {
     /// http(s) URL prefix webhooks may be delivered to besides loopback URLs, repeatable.
     #[arg(long, env = "BLOCKCHAIN_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
+    /// PEM file of CA certificates trusted for https webhooks, besides the bundled Mozilla roots.
+    #[arg(long, env = "BLOCKCHAIN_WEBHOOK_CA")]
+    pub webhook_ca: Option<PathBuf>,
     /// Lifetime of login tokens in seconds (default 3600).
     #[arg(long, env = "BLOCKCHAIN_JWT_TTL")]
     pub jwt_ttl: Option<u64>,
@@ -96,6 +99,7 @@ pub struct FileConfig {
     // Plural in the file: it holds the list that `--admin-address` builds one at a time.
     admin_addresses: Option<Vec<String>>,
     webhook_allow: Option<Vec<String>>,
+    webhook_ca: Option<PathBuf>,
     jwt_ttl: Option<u64>,
 }
 
@@ -134,6 +138,8 @@ pub struct Config {
     pub admin_addresses: Vec<Address>,
     /// URL prefixes webhooks may be delivered to, besides loopback URLs.
     pub webhook_allow: Vec<String>,
+    /// Extra CA certificates (PEM) trusted for https webhooks.
+    pub webhook_ca: Option<PathBuf>,
     /// Lifetime of login tokens.
     pub jwt_ttl: Duration,
 }
@@ -313,6 +319,7 @@ impl Config {
                 || file.rate_limit_loopback.unwrap_or(false),
             admin_addresses,
             webhook_allow,
+            webhook_ca: cli.webhook_ca.or(file.webhook_ca),
             jwt_ttl,
         })
     }
@@ -464,7 +471,8 @@ mod tests {
             &path,
             format!(
                 "network = \"regtest\"\nadmin_addresses = [\"{admin_text}\"]\n\
-                 webhook_allow = [\"https://hooks.example.com/node/\"]\njwt_ttl = 60\n"
+                 webhook_allow = [\"https://hooks.example.com/node/\"]\n\
+                 webhook_ca = \"/etc/node/hooks-ca.pem\"\njwt_ttl = 60\n"
             ),
         )
         .expect("write");
@@ -478,11 +486,16 @@ mod tests {
             from_file.webhook_allow,
             vec!["https://hooks.example.com/node/".to_owned()]
         );
+        assert_eq!(
+            from_file.webhook_ca,
+            Some(PathBuf::from("/etc/node/hooks-ca.pem"))
+        );
         assert_eq!(from_file.jwt_ttl, Duration::from_secs(60));
 
         let defaults = Config::resolve(Cli::default()).expect("defaults are valid");
         assert!(defaults.admin_addresses.is_empty());
         assert!(defaults.webhook_allow.is_empty());
+        assert_eq!(defaults.webhook_ca, None);
         assert_eq!(defaults.jwt_ttl, DEFAULT_JWT_TTL);
 
         // The command line replaces the file's lists.
@@ -490,6 +503,7 @@ mod tests {
             config: Some(path),
             admin_address: Vec::new(),
             webhook_allow: vec!["http://10.0.0.5:9000/hooks".into()],
+            webhook_ca: Some("ca.pem".into()),
             ..Cli::default()
         };
         let config = Config::resolve(cli).expect("valid");
@@ -498,6 +512,7 @@ mod tests {
             config.webhook_allow,
             vec!["http://10.0.0.5:9000/hooks".to_owned()]
         );
+        assert_eq!(config.webhook_ca, Some(PathBuf::from("ca.pem")));
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct Mempool {
     /// (fee, Reverse order of arrival via txid tie-break) for eviction and listing.
     by_fee: BTreeSet<(u64, Txid)>,
     max_size: usize,
+    /// Sum of encoded sizes, kept as entries come and go.
+    bytes: usize,
 }
 
 impl Mempool {
@@ -75,6 +77,7 @@ impl Mempool {
             by_sender: HashMap::new(),
             by_fee: BTreeSet::new(),
             max_size: max_size.max(1),
+            bytes: 0,
         }
     }
 
@@ -227,6 +230,7 @@ impl Mempool {
         let sender = transaction
             .sender_address()
             .expect("checked: not a coinbase");
+        self.bytes += transaction.encoded_len();
         self.by_fee.insert((transaction.fee.0, txid));
         self.by_sender
             .entry(sender)
@@ -246,6 +250,7 @@ impl Mempool {
     /// Removes one transaction (mined, replaced, evicted), if pending.
     pub fn remove(&mut self, txid: &Txid) -> Option<PendingTransaction> {
         let entry = self.entries.remove(txid)?;
+        self.bytes -= entry.transaction.encoded_len();
         self.by_fee.remove(&(entry.transaction.fee.0, *txid));
         if let Some(queue) = self.by_sender.get_mut(&entry.sender) {
             queue.remove(&entry.transaction.nonce);

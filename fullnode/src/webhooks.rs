@@ -10,9 +10,10 @@
 //! as long as it is queued. Delivery is at least once while the node runs;
 //! deliveries still queued at shutdown are lost.
 //!
-//! Deliveries go only to loopback `http` URLs and to URLs under a prefix
-//! the operator allows (`--webhook-allow`); there is no TLS client, so
-//! `https` URLs are refused.
+//! Deliveries go only to loopback URLs and to URLs under a prefix the
+//! operator allows (`--webhook-allow`). `https` URLs are reached over TLS
+//! (rustls with ring), trusting the bundled Mozilla roots and the
+//! operator's `--webhook-ca` certificates.
 
 mod delivery;
 mod http;
@@ -27,6 +28,7 @@ use serde::Serialize;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
 
 use crate::chain::{Chain, ChainEvent};
 use crate::clock::now_ms;
@@ -34,7 +36,7 @@ use crate::config::Config;
 use crate::storage::{Storage, StorageError, StoredWebhook};
 use delivery::{Delivery, DeliveryQueue, Target};
 pub use delivery::{FIRST_RETRY_DELAY, MAX_RETRY_DELAY, QUEUE_CAPACITY, signature};
-pub use http::ATTEMPT_TIMEOUT;
+pub use http::{ATTEMPT_TIMEOUT, CaError, tls_connector};
 pub use url::{MAX_URL_LEN, UrlError, UrlPolicy, UrlPrefix, WebhookUrl};
 
 /// Most subscriptions a node keeps.
@@ -113,9 +115,6 @@ pub enum RegisterError {
     /// The URL does not parse or breaks a rule.
     #[error("invalid webhook URL: {0}")]
     Url(#[from] UrlError),
-    /// An `https` URL: there is no TLS client in this build.
-    #[error("https webhooks are not supported by this build (no TLS client); use http")]
-    HttpsUnsupported,
     /// Neither loopback nor under an allowed prefix.
     #[error("{0} is neither a loopback URL nor under a prefix allowed by --webhook-allow")]
     NotAllowed(String),
@@ -140,6 +139,9 @@ pub enum StartError {
     /// A `--webhook-allow` prefix is invalid.
     #[error("invalid --webhook-allow prefix: {0}")]
     Prefix(#[from] UrlError),
+    /// The `--webhook-ca` file is unusable.
+    #[error("invalid --webhook-ca: {0}")]
+    Ca(#[from] CaError),
     /// The subscriptions could not be loaded.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -176,6 +178,8 @@ type Subscribers = Arc<Mutex<HashMap<String, Subscriber>>>;
 pub struct Webhooks {
     storage: Arc<dyn Storage>,
     policy: UrlPolicy,
+    /// The TLS client of `https` deliveries.
+    tls: TlsConnector,
     subscribers: Subscribers,
     /// Serializes registering and deleting (a database write, then the map).
     changes: tokio::sync::Mutex<()>,
@@ -201,17 +205,13 @@ impl Webhooks {
     /// `chain`'s events.
     pub async fn start(chain: &Chain, config: &Config) -> Result<Arc<Webhooks>, StartError> {
         let policy = UrlPolicy::new(&config.webhook_allow)?;
-        if policy.allows_https() {
-            tracing::warn!(
-                "--webhook-allow lists https prefixes, but this build has no TLS client: https webhooks are refused"
-            );
-        }
+        let tls = tls_connector(config.webhook_ca.as_deref())?;
         // Subscribed before loading, so no event falls between the two.
         let events = chain.subscribe();
         let storage = Arc::clone(chain.storage());
         let mut subscribers = HashMap::new();
         for stored in storage.webhooks().await? {
-            let subscriber = resume(stored, &policy);
+            let subscriber = resume(stored, &policy, &tls);
             subscribers.insert(subscriber.subscription.id.clone(), subscriber);
         }
         if !subscribers.is_empty() {
@@ -222,6 +222,7 @@ impl Webhooks {
         Ok(Arc::new(Webhooks {
             storage,
             policy,
+            tls,
             subscribers,
             changes: tokio::sync::Mutex::new(()),
             dispatcher,
@@ -245,9 +246,6 @@ impl Webhooks {
             return Err(RegisterError::Secret);
         }
         let url = WebhookUrl::parse(url)?;
-        if url.scheme() != "http" {
-            return Err(RegisterError::HttpsUnsupported);
-        }
         if !self.policy.allows(&url) {
             return Err(RegisterError::NotAllowed(url.to_string()));
         }
@@ -268,7 +266,7 @@ impl Webhooks {
             created_ms: now_ms(),
         };
         self.storage.add_webhook(&stored).await?;
-        let subscriber = resume(stored, &self.policy);
+        let subscriber = resume(stored, &self.policy, &self.tls);
         let subscription = subscriber.view();
         tracing::info!(id = %subscription.id, url = %subscription.url, events = ?subscription.events, "webhook registered");
         self.lock().insert(subscription.id.clone(), subscriber);
@@ -308,7 +306,7 @@ impl Webhooks {
 }
 
 /// A stored subscription, with its worker when its URL is allowed.
-fn resume(stored: StoredWebhook, policy: &UrlPolicy) -> Subscriber {
+fn resume(stored: StoredWebhook, policy: &UrlPolicy, tls: &TlsConnector) -> Subscriber {
     let mut events: Vec<WebhookEvent> = stored
         .events
         .iter()
@@ -324,11 +322,12 @@ fn resume(stored: StoredWebhook, policy: &UrlPolicy) -> Subscriber {
     events.dedup();
     let queue = Arc::new(DeliveryQueue::default());
     let worker = match WebhookUrl::parse(&stored.url) {
-        Ok(url) if url.scheme() == "http" && policy.allows(&url) => {
+        Ok(url) if policy.allows(&url) => {
             let target = Target {
                 subscription_id: stored.id.clone(),
                 url,
                 secret: stored.secret,
+                tls: tls.clone(),
             };
             Some(tokio::spawn(delivery::deliver(target, Arc::clone(&queue))))
         }

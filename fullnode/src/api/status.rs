@@ -57,9 +57,6 @@ pub(super) struct Status {
     version: &'static str,
 }
 
-/// Blocks over which the average block time is taken.
-const AVERAGE_SPAN: u64 = 100;
-
 /// The node at a glance
 ///
 /// Chain tip, mempool, peers and miner.
@@ -76,19 +73,6 @@ const AVERAGE_SPAN: u64 = 100;
 pub(super) async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     let params = state.chain.params();
     let tip = state.chain.status();
-    let span = tip.header.height.min(AVERAGE_SPAN);
-    let average_block_time = if span == 0 {
-        0.0
-    } else {
-        let first = state
-            .chain
-            .storage()
-            .headers(tip.header.height - span, 1)
-            .await?;
-        first.first().map_or(0.0, |first| {
-            (tip.header.time.saturating_sub(first.time)) as f64 / 1000.0 / span as f64
-        })
-    };
     Ok(Json(Status {
         network: params.name,
         height: tip.header.height,
@@ -97,7 +81,7 @@ pub(super) async fn status(State(state): State<AppState>) -> Result<Json<Status>
         difficulty: difficulty(params, tip.header.bits),
         chain_work: hex::encode(tip.chain_work.to_be_bytes()),
         last_block_time: tip.header.time,
-        average_block_time,
+        average_block_time: tip.average_block_time,
         mempool_size: tip.mempool_size,
         mempool_bytes: tip.mempool_bytes,
         peers_count: 0,

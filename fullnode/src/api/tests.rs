@@ -122,6 +122,7 @@ on_both_backends! {
         deliveries_arrive_after_the_receiver_was_down,
         subscriptions_survive_a_node_restart,
         webhook_requests_are_checked,
+        https_deliveries_need_a_trusted_certificate,
     ],
     socket: [
         started_node_serves_the_api_and_web_app_and_stops,

@@ -49,7 +49,7 @@ impl From<WebhookEvent> for EventName {
 #[serde(deny_unknown_fields)]
 #[schema(as = WebhookRequest)]
 pub(super) struct Register {
-    /// Where to POST deliveries: a loopback `http` URL, or one under a
+    /// Where to POST deliveries: a loopback `http` or `https` URL, or one under a
     /// prefix the node's `--webhook-allow` lists.
     #[schema(example = "http://127.0.0.1:9000/hooks/node")]
     url: String,
@@ -118,7 +118,7 @@ pub(super) struct WebhookList {
     security(("api_token" = [])),
     responses(
         (status = 201, description = "Registered", body = WebhookJson),
-        (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields, unknown event), `INVALID_URL` (not an absolute http URL without credentials or fragment, or over 2048 characters), `WEBHOOK_URL_UNSUPPORTED` (https: no TLS client in this build), `INVALID_EVENTS` (none), `INVALID_SECRET` (not 16 to 256 bytes)", body = ErrorBody),
+        (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields, unknown event), `INVALID_URL` (not an absolute http or https URL without credentials or fragment, or over 2048 characters), `INVALID_EVENTS` (none), `INVALID_SECRET` (not 16 to 256 bytes)", body = ErrorBody),
         (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token; `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token; `NOT_ADMIN`: a login token of an address no longer an administrator; `WEBHOOK_URL_NOT_ALLOWED`: neither loopback nor under a `--webhook-allow` prefix", body = ErrorBody),
         (status = 409, description = "`TOO_MANY_WEBHOOKS`: the node keeps at most 100", body = ErrorBody),
@@ -145,9 +145,6 @@ fn register_error(error: RegisterError) -> ApiError {
     let (status, code, field) = match error {
         RegisterError::Storage(error) => return error.into(),
         RegisterError::Url(_) => (StatusCode::BAD_REQUEST, "INVALID_URL", "url"),
-        RegisterError::HttpsUnsupported => {
-            (StatusCode::BAD_REQUEST, "WEBHOOK_URL_UNSUPPORTED", "url")
-        }
         RegisterError::NotAllowed(_) => (StatusCode::FORBIDDEN, "WEBHOOK_URL_NOT_ALLOWED", "url"),
         RegisterError::NoEvents => (StatusCode::BAD_REQUEST, "INVALID_EVENTS", "events"),
         RegisterError::Secret => (StatusCode::BAD_REQUEST, "INVALID_SECRET", "secret"),

@@ -82,7 +82,7 @@ async fn sqlite_runs_in_wal_mode_with_full_sync() {
         .await
         .expect("foreign_keys");
     assert_eq!(journal, "wal");
-    assert_eq!(synchronous, 2, "synchronous = FULL");
+    assert_eq!(synchronous, 1, "synchronous = NORMAL");
     assert_eq!(foreign_keys, 1);
 }
 

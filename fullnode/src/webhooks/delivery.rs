@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::sync::Notify;
+use tokio_rustls::TlsConnector;
 
 use super::WebhookEvent;
 use super::http::post_json;
@@ -102,6 +103,8 @@ pub(super) struct Target {
     pub(super) subscription_id: String,
     pub(super) url: WebhookUrl,
     pub(super) secret: String,
+    /// The TLS client, for `https` URLs.
+    pub(super) tls: TlsConnector,
 }
 
 /// `X-Signature`: lowercase hex of HMAC-SHA256 of `body` keyed with `secret`.
@@ -129,11 +132,12 @@ pub(super) async fn deliver(target: Target, queue: Arc<DeliveryQueue>) {
             ("x-webhook-delivery", delivery.id.clone()),
         ];
         attempts += 1;
-        let failure = match post_json(&target.url, &headers, delivery.body.clone()).await {
-            Ok(status) if status.is_success() => None,
-            Ok(status) => Some(format!("answered {status}")),
-            Err(error) => Some(error.to_string()),
-        };
+        let failure =
+            match post_json(&target.url, &target.tls, &headers, delivery.body.clone()).await {
+                Ok(status) if status.is_success() => None,
+                Ok(status) => Some(format!("answered {status}")),
+                Err(error) => Some(error.to_string()),
+            };
         match failure {
             None => {
                 queue.remove_delivered(&delivery);

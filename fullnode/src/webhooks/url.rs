@@ -1,5 +1,6 @@
-//! Which URLs webhooks may be delivered to: loopback `http` URLs always,
-//! others only under a prefix the operator allows (`--webhook-allow`).
+//! Which URLs webhooks may be delivered to: loopback `http` and `https`
+//! URLs always, others only under a prefix the operator allows
+//! (`--webhook-allow`).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

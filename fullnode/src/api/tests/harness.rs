@@ -56,6 +56,7 @@ pub(super) fn test_config(database: &TestDatabase) -> Config {
         rate_limit_loopback: false,
         admin_addresses: Vec::new(),
         webhook_allow: Vec::new(),
+        webhook_ca: None,
         jwt_ttl: crate::config::DEFAULT_JWT_TTL,
     }
 }

@@ -1,8 +1,10 @@
 //! Webhooks end to end: a real HTTP receiver on 127.0.0.1 gets signed
 //! deliveries of mined blocks and new transactions, gets them late when it
 //! was down or failing, and keeps getting them across a node restart;
-//! URLs outside the policy are refused.
+//! an https receiver gets them when its certificate is trusted, and only
+//! then; URLs outside the policy are refused.
 
+use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,9 +15,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::ring;
+use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 
 use super::harness::{REMOTE, TestNode, eventually, post_json, sign, test_config, vector_key};
 use super::socket::http;
@@ -75,9 +81,80 @@ struct Inbox {
 #[derive(Debug)]
 struct Receiver {
     address: SocketAddr,
+    /// `https` (at `localhost`) for a TLS receiver, else `http`.
+    tls: bool,
     inbox: Arc<Inbox>,
+    /// TLS handshakes begun (failed ones included).
+    handshakes: Arc<AtomicUsize>,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
+}
+
+/// A self-signed certificate (no CA) for `localhost` and 127.0.0.1, made
+/// now, with `name` as its subject (and so its issuer).
+fn self_signed(name: &str) -> rcgen::CertifiedKey<rcgen::KeyPair> {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("valid names");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let signing_key = rcgen::KeyPair::generate().expect("a key");
+    let cert = params.self_signed(&signing_key).expect("a certificate");
+    rcgen::CertifiedKey { cert, signing_key }
+}
+
+/// Accepts TLS connections: the handshake is done (one at a time) before a
+/// connection is handed to the server; failed handshakes are counted and
+/// skipped.
+struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    handshakes: Arc<AtomicUsize>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, address)) = self.tcp.accept().await else {
+                continue;
+            };
+            self.handshakes.fetch_add(1, Ordering::SeqCst);
+            let handshake =
+                tokio::time::timeout(Duration::from_secs(5), self.acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(stream)) => return (stream, address),
+                Ok(Err(error)) => eprintln!("TLS handshake from {address} failed: {error}"),
+                Err(_) => eprintln!("TLS handshake from {address} timed out"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// Serves `record` on `listener` until the returned sender fires.
+fn serve<L>(listener: L, inbox: &Arc<Inbox>) -> (oneshot::Sender<()>, JoinHandle<()>)
+where
+    L: axum::serve::Listener,
+    L::Addr: Debug,
+{
+    let (stop, stopped) = oneshot::channel::<()>();
+    let router = Router::new().fallback(record).with_state(Arc::clone(inbox));
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the receiver serves");
+    });
+    (stop, server)
 }
 
 async fn record(
@@ -121,28 +198,57 @@ impl Receiver {
             }
         };
         let address = listener.local_addr().expect("a local address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let router = Router::new()
-            .fallback(record)
-            .with_state(Arc::clone(&inbox));
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("the receiver serves");
-        });
+        let (stop, server) = serve(listener, &inbox);
         Receiver {
             address,
+            tls: false,
             inbox,
+            handshakes: Arc::default(),
+            stop,
+            server,
+        }
+    }
+
+    /// An https receiver on 127.0.0.1 (any free port) presenting `certificate`.
+    async fn start_tls(certificate: &rcgen::CertifiedKey<rcgen::KeyPair>) -> Receiver {
+        let key = PrivateKeyDer::Pkcs8(certificate.signing_key.serialize_der().into());
+        let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.cert.der().clone()], key)
+            .expect("a usable certificate and key");
+        let tcp = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let address = tcp.local_addr().expect("a local address");
+        let handshakes = Arc::new(AtomicUsize::new(0));
+        let listener = TlsListener {
+            tcp,
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            handshakes: Arc::clone(&handshakes),
+        };
+        let inbox = Arc::<Inbox>::default();
+        let (stop, server) = serve(listener, &inbox);
+        Receiver {
+            address,
+            tls: true,
+            inbox,
+            handshakes,
             stop,
             server,
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        if self.tls {
+            // By name, so the certificate's DNS name is what is checked.
+            format!("https://localhost:{}{path}", self.address.port())
+        } else {
+            format!("http://{}{path}", self.address)
+        }
+    }
+
+    fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::SeqCst)
     }
 
     fn received(&self) -> Vec<Received> {
@@ -348,19 +454,15 @@ pub(super) async fn webhook_requests_are_checked(database: TestDatabase) {
         "http://hooks.example.com/nodes",
         "http://hooks.example.com.evil.net/node/x",
         "http://hooks.example.com:8080/node/x",
+        "https://hooks.example.com/node/x",
     ] {
         node.post("/webhooks", &request(url, new_block.clone(), SECRET))
             .await
             .field_error(StatusCode::FORBIDDEN, "WEBHOOK_URL_NOT_ALLOWED", "url");
     }
-    node.post(
-        "/webhooks",
-        &request("https://127.0.0.1/hook", new_block.clone(), SECRET),
-    )
-    .await
-    .field_error(StatusCode::BAD_REQUEST, "WEBHOOK_URL_UNSUPPORTED", "url");
     for url in [
         "ftp://127.0.0.1/",
+        "ws://127.0.0.1/",
         "not a url",
         "http://user:pw@127.0.0.1/",
         "",
@@ -418,7 +520,9 @@ pub(super) async fn webhook_requests_are_checked(database: TestDatabase) {
     )
     .await;
     assert_eq!(allowed["url"], "http://hooks.example.com/node/blocks");
-    for index in 1..MAX_WEBHOOKS {
+    let https = register(&node, "https://127.0.0.1:9/hook", &["reorg"]).await;
+    assert_eq!(https["url"], "https://127.0.0.1:9/hook");
+    for index in 2..MAX_WEBHOOKS {
         register(&node, &format!("http://localhost:9/{index}"), &["reorg"]).await;
     }
     node.post(
@@ -461,4 +565,63 @@ pub(super) async fn webhook_requests_are_checked(database: TestDatabase) {
         node.get("/webhooks").await.expect(StatusCode::OK)["count"],
         MAX_WEBHOOKS - 1
     );
+}
+
+pub(super) async fn https_deliveries_need_a_trusted_certificate(database: TestDatabase) {
+    let (trusted, untrusted) = (self_signed("webhook receiver"), self_signed("impostor"));
+    let receiver = Receiver::start_tls(&trusted).await;
+    let impostor = Receiver::start_tls(&untrusted).await;
+    // The node trusts the first receiver's certificate only.
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let ca = directory.path().join("webhook-ca.pem");
+    std::fs::write(&ca, trusted.cert.pem()).expect("writes the CA file");
+    let node = TestNode::with_config(database, |config| {
+        config.webhook_ca = Some(ca);
+        config.webhook_allow = vec![receiver.url("/"), impostor.url("/")];
+    })
+    .await;
+    let hook = register(&node, &receiver.url("/blocks"), &["new_block"]).await;
+    assert_eq!(hook["url"], receiver.url("/blocks"));
+    let impostor_hook = register(&node, &impostor.url("/blocks"), &["new_block"]).await;
+
+    let mined = node.mine(&vector_key(0).address, 1).await;
+    eventually(20, "the https delivery", || async {
+        !receiver.received().is_empty()
+    })
+    .await;
+    let received = receiver.received();
+    assert_eq!(delivered_heights(&received), vec![1]);
+    assert_eq!(received[0].path, "/blocks");
+    assert_eq!(received[0].json()["data"]["hash"], mined[0]["hash"]);
+    assert_eq!(
+        received[0].header("x-webhook-id"),
+        hook["id"].as_str().expect("an id")
+    );
+
+    // The untrusted certificate: every attempt fails its handshake and is
+    // retried; nothing is delivered and the delivery stays queued.
+    eventually(20, "a retried handshake", || async {
+        impostor.handshakes() >= 2
+    })
+    .await;
+    assert!(impostor.received().is_empty());
+    let queued = |listed: &Value, id: &Value| {
+        listed["webhooks"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|webhook| webhook["id"] == *id)
+            .expect("listed")["queued"]
+            .clone()
+    };
+    eventually(10, "the delivered one dequeued", || async {
+        let listed = node.get("/webhooks").await.expect(StatusCode::OK);
+        queued(&listed, &hook["id"]) == 0
+    })
+    .await;
+    let listed = node.get("/webhooks").await.expect(StatusCode::OK);
+    assert_eq!(queued(&listed, &impostor_hook["id"]), 1, "{listed}");
+    assert_eq!(receiver.handshakes(), 1, "one connection per delivery");
+    receiver.stop().await;
+    impostor.stop().await;
 }

@@ -19,11 +19,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
 const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 
-/// Run on every new SQLite connection. `synchronous = FULL` syncs the WAL on
-/// every commit, so an acknowledged write survives power loss and SIGKILL;
-/// the busy timeout lets a writer wait for another instead of failing.
+/// Run on every new SQLite connection. In WAL mode `synchronous = NORMAL`
+/// makes every commit durable against the process being killed (the write is
+/// in the OS before the commit returns) and keeps the database consistent on
+/// power loss, where the last commits before the cut may be lost (blocks are
+/// fetched again from peers, pending transactions re-submitted); syncing on
+/// every commit (FULL) would cap acceptance at the disk's sync rate. The busy
+/// timeout lets a writer wait for another instead of failing.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; \
-     PRAGMA synchronous = FULL; \
+     PRAGMA synchronous = NORMAL; \
      PRAGMA foreign_keys = ON; \
      PRAGMA busy_timeout = 10000;";
 
