@@ -16,6 +16,7 @@ async function search(query) {
 document.getElementById('search').addEventListener('submit', async (event) => {
   event.preventDefault();
   const output = document.getElementById('result');
+  document.getElementById('result-box').hidden = false;
   try {
     output.textContent = JSON.stringify(await search(document.getElementById('query').value), null, 2);
   } catch (error) {
