@@ -424,14 +424,4 @@ impl Chain {
     pub async fn pending_transaction(&self, txid: &Txid) -> Option<PendingTransaction> {
         self.inner.lock().await.mempool.get(txid).cloned()
     }
-
-    /// Best-chain hash at a height.
-    pub async fn hash_at(&self, height: u64) -> Option<BlockHash> {
-        self.inner.lock().await.index.hash_at(height)
-    }
-
-    /// True when the block is on the best chain.
-    pub async fn is_on_best_chain(&self, hash: &BlockHash) -> bool {
-        self.inner.lock().await.index.is_on_best_chain(hash)
-    }
 }

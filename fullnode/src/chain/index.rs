@@ -90,13 +90,6 @@ impl BlockIndex {
             .copied()
     }
 
-    /// True when on the best chain.
-    pub fn is_on_best_chain(&self, hash: &BlockHash) -> bool {
-        self.entries
-            .get(hash)
-            .is_some_and(|entry| self.hash_at(entry.header.height) == Some(*hash))
-    }
-
     /// Median time past ending at a new child of `parent` (the child's own entry).
     fn median_time_past_with(&self, header: &Header) -> u64 {
         let mut times = Vec::with_capacity(MEDIAN_TIME_SPAN);
@@ -157,8 +150,8 @@ impl BlockIndex {
         }
     }
 
-    /// The best chain from genesis to `tip`'s ancestor at `fork` (exclusive of fork) …
-    /// Returns (fork height, blocks to connect in order) to move the best chain to `tip`.
+    /// What moving the best chain to `tip` takes: the height of the last
+    /// block both chains share, and the blocks to connect after it, in order.
     pub fn path_to(&self, tip: &BlockHash) -> (u64, Vec<BlockHash>) {
         let mut branch = Vec::new();
         let mut cursor = *tip;
@@ -178,15 +171,5 @@ impl BlockIndex {
         let (fork, branch) = self.path_to(tip);
         self.best.truncate(fork as usize + 1);
         self.best.extend(branch);
-    }
-
-    /// The valid block with the most work (ties: the current tip).
-    pub fn most_work_valid(&self) -> BlockHash {
-        let tip = self.tip();
-        self.entries
-            .values()
-            .filter(|entry| !entry.invalid && entry.chain_work > tip.chain_work)
-            .max_by_key(|entry| entry.chain_work)
-            .map_or(tip.hash, |entry| entry.hash)
     }
 }
