@@ -12,7 +12,8 @@
 //! - [`merkle`]: RFC 6962 transaction tree; [`state`]: account tree, proofs,
 //!   apply and undo;
 //! - [`validation`]: full block validation; [`header_chain`]: light-client
-//!   header chain; [`keystore`]: the wallet file; [`params`]: networks.
+//!   header chain; [`keystore`]: the wallet file; [`params`]: networks;
+//! - [`sync_message`]: the peer-to-peer sync protocol's requests and answers.
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -35,6 +36,7 @@ pub mod merkle;
 pub mod params;
 pub mod pow;
 pub mod state;
+pub mod sync_message;
 pub mod transaction;
 pub mod validation;
 

@@ -13,6 +13,7 @@ mod extract;
 pub mod json;
 mod login;
 mod metrics;
+mod middleware;
 mod mining;
 mod network;
 mod openapi;
@@ -20,6 +21,7 @@ mod rate_limit;
 mod status;
 #[cfg(test)]
 mod tests;
+mod timeout;
 mod transactions;
 mod wallet;
 mod webhooks;
@@ -27,15 +29,9 @@ mod webhooks;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
-use tower_http::cors::{Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
+use axum::Router;
+use axum::http::StatusCode;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
@@ -52,9 +48,23 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest `POST /mining/blocks` may take.
 pub const MINING_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// What every handler can reach.
+/// What every handler can reach: [`AppStateInner`] behind one `Arc`, so
+/// that the copies axum makes for every request (router, middleware,
+/// extractors) cost one reference count each.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+#[derive(Clone, Debug)]
+pub struct AppStateInner {
     /// The chain-state owner.
     pub chain: Arc<Chain>,
     /// Mining.
@@ -79,6 +89,12 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AdminAuth>,
     /// Webhook subscriptions and their deliveries.
     pub webhooks: Arc<crate::webhooks::Webhooks>,
+    /// The peer-to-peer layer, when it runs.
+    pub network: Option<Arc<crate::p2p::Network>>,
+    /// The OpenAPI document, set once the router is built.
+    openapi: Arc<std::sync::OnceLock<openapi::Document>>,
+    /// Texts of `GET /status` that rarely change.
+    status_cache: Arc<status::StatusCache>,
 }
 
 impl AppState {
@@ -94,7 +110,7 @@ impl AppState {
             config.rate_limit,
             config.rate_limit_loopback,
         ));
-        Self {
+        Self(Arc::new(AppStateInner {
             chain,
             mining,
             config,
@@ -106,13 +122,35 @@ impl AppState {
             events: Arc::default(),
             auth,
             webhooks,
-        }
+            network: None,
+            openapi: Arc::default(),
+            status_cache: Arc::default(),
+        }))
+    }
+
+    /// The fields, to change one while building the state (copied if the
+    /// state is shared already).
+    fn fields_mut(&mut self) -> &mut AppStateInner {
+        Arc::make_mut(&mut self.0)
+    }
+
+    /// The same state with the peer-to-peer layer.
+    pub fn with_network(mut self, network: Option<Arc<crate::p2p::Network>>) -> Self {
+        self.fields_mut().network = network;
+        self
     }
 
     /// The same state counting into `metrics` (the node's, shared with its
     /// storage and its chain-event counter) instead of metrics of its own.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
-        self.metrics = metrics;
+        self.fields_mut().metrics = metrics;
+        self
+    }
+
+    /// The same state with other event streams (tests: a smaller queue).
+    #[cfg(test)]
+    pub(crate) fn with_events(mut self, events: Arc<events::EventStreams>) -> Self {
+        self.fields_mut().events = events;
         self
     }
 }
@@ -129,22 +167,9 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// Refuses a declared body over [`BODY_LIMIT`] with the API's error (the
-/// body-limit layer behind it answers such requests in plain text).
-async fn refuse_oversized(request: Request, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
-        return ApiError::payload_too_large().into_response();
-    }
-    next.run(request).await
-}
-
-/// A timeout answering 408 (the outer layer in [`app`] gives it a JSON body).
-fn timeout(duration: Duration) -> TimeoutLayer {
-    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, duration)
+/// A timeout answering the API's 408.
+fn timeout(duration: Duration) -> timeout::TimeoutLayer {
+    timeout::TimeoutLayer::new(duration)
 }
 
 /// The `/api/v1` routes and their OpenAPI document. Routes are registered
@@ -161,7 +186,7 @@ fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::delete))
         .layer(timeout(REQUEST_TIMEOUT))
         .routes(routes!(mining::mine_blocks).layer(timeout(MINING_TIMEOUT)))
-        .route_layer(middleware::from_fn_with_state(
+        .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_protected,
         ));
@@ -192,63 +217,26 @@ fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
     api
 }
 
-/// The router: API, web app, limits, CORS.
+/// The router: API, web app, and around every route the middleware of
+/// [`middleware::FrontDoorLayer`] (CORS, body limit, rate limit, metrics).
 pub fn app(state: AppState) -> Router {
     let (api, document) = api_routes(&state).split_for_parts();
+    let _ = state.openapi.set(openapi::Document::new(document));
     let api = api
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(Extension(openapi::Document::new(document)));
+        .method_not_allowed_fallback(method_not_allowed);
 
     let www = &state.config.www;
     let web = ServeDir::new(www).not_found_service(ServeFile::new(www.join("index.html")));
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
-        .expose_headers([
-            header::HeaderName::from_static("x-ratelimit-limit"),
-            header::HeaderName::from_static("x-ratelimit-remaining"),
-            header::HeaderName::from_static("x-ratelimit-reset"),
-        ]);
-
+    let front_door = middleware::FrontDoorLayer::new(
+        Arc::clone(&state.metrics),
+        Arc::clone(&state.rate_limiter),
+    );
     Router::new()
         .nest("/api/v1", api)
         .route("/metrics", axum::routing::get(metrics::scrape))
         .route_service("/explorer", ServeFile::new(www.join("explorer.html")))
         .fallback_service(web)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit,
-        ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(middleware::from_fn(refuse_oversized))
-        .layer(cors)
-        .layer(axum::middleware::map_response(
-            |mut response: axum::response::Response| async move {
-                // The timeout layer answers with an empty body: give it the API's error format.
-                let is_json = response
-                    .headers()
-                    .get(header::CONTENT_TYPE)
-                    .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-                if response.status() == axum::http::StatusCode::REQUEST_TIMEOUT && !is_json {
-                    response = axum::response::IntoResponse::into_response(ApiError::new(
-                        axum::http::StatusCode::REQUEST_TIMEOUT,
-                        "REQUEST_TIMEOUT",
-                        "the request took too long",
-                    ));
-                }
-                response.headers_mut().insert(
-                    header::X_CONTENT_TYPE_OPTIONS,
-                    HeaderValue::from_static("nosniff"),
-                );
-                response
-            },
-        ))
-        // Outermost, so it sees every answer as the client gets it.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record_request,
-        ))
+        .layer(front_door)
         .with_state(state)
 }

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod miner;
 pub mod mining;
 pub mod node;
+pub mod p2p;
 pub mod storage;
 #[cfg(test)]
 mod test_support;

@@ -5,6 +5,9 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // One process-wide TLS provider before any handshake (QUIC, WebRTC,
+    // webhooks): several crates enable both ring and aws-lc-rs.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BLOCKCHAIN_LOG")

@@ -98,10 +98,7 @@ impl Mempool {
 
     /// Sum of encoded sizes, for metrics.
     pub fn bytes(&self) -> usize {
-        self.entries
-            .values()
-            .map(|entry| entry.transaction.encoded_len())
-            .sum()
+        self.bytes
     }
 
     /// Pending transactions, highest fee first.
@@ -216,17 +213,20 @@ impl Mempool {
         Ok(admission)
     }
 
-    /// Adds a checked transaction, applying its admission.
+    /// Adds a checked transaction, applying its admission; returns the
+    /// pending transactions it displaced.
     pub fn insert(
         &mut self,
         transaction: Transaction,
         txid: Txid,
         accepted_ms: u64,
         admission: &Admission,
-    ) {
-        for removed in &admission.removed {
-            self.remove(removed);
-        }
+    ) -> Vec<PendingTransaction> {
+        let displaced = admission
+            .removed
+            .iter()
+            .filter_map(|removed| self.remove(removed))
+            .collect();
         let sender = transaction
             .sender_address()
             .expect("checked: not a coinbase");
@@ -245,6 +245,7 @@ impl Mempool {
                 accepted_ms,
             },
         );
+        displaced
     }
 
     /// Removes one transaction (mined, replaced, evicted), if pending.

@@ -12,7 +12,7 @@
 mod histogram;
 mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,26 +36,26 @@ pub struct Metrics {
     blocks_connected: AtomicU64,
     reorgs: AtomicU64,
     transactions_accepted: AtomicU64,
-    http: Mutex<BTreeMap<HttpSeries, Histogram>>,
+    /// Per route template: the series of each (method, status) seen on it.
+    http: Mutex<HashMap<Box<str>, Vec<HttpSeries>>>,
     database: Mutex<BTreeMap<&'static str, DatabaseSeries>>,
 }
 
-/// The labels of one HTTP series.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// The requests of one route template with one method and one status.
+#[derive(Clone, Debug)]
 struct HttpSeries {
-    route: String,
     method: &'static str,
     status: u16,
+    latency: Histogram,
 }
 
-impl HttpSeries {
-    fn labels<'a>(&'a self, status: &'a str) -> [(&'static str, &'a str); 3] {
-        [
-            ("method", self.method),
-            ("route", &self.route),
-            ("status", status),
-        ]
-    }
+/// The labels of an HTTP series.
+fn http_labels<'a>(
+    route: &'a str,
+    method: &'a str,
+    status: &'a str,
+) -> [(&'static str, &'a str); 3] {
+    [("method", method), ("route", route), ("status", status)]
 }
 
 #[derive(Debug)]
@@ -131,26 +131,38 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered HTTP request. `route` is the matched route
-    /// template (`/api/v1/blocks/{height}`), None when no route matched.
+    /// Counts one answered HTTP request. `method` is [`method_label`]'s,
+    /// `route` the matched route template (`/api/v1/blocks/{height}`), None
+    /// when no route matched. Allocates only for a series seen for the first time.
     pub fn observe_http(
         &self,
-        method: &Method,
+        method: &'static str,
         route: Option<&str>,
         status: StatusCode,
         elapsed: Duration,
     ) {
-        let series = HttpSeries {
-            route: route.unwrap_or(UNMATCHED_ROUTE).to_owned(),
-            method: method_label(method),
-            status: status.as_u16(),
+        let route = route.unwrap_or(UNMATCHED_ROUTE);
+        let status = status.as_u16();
+        let mut http = self.http.lock().expect("metrics lock is never poisoned");
+        let series = match http.get_mut(route) {
+            Some(series) => series,
+            None => http.entry(route.into()).or_default(),
         };
-        self.http
-            .lock()
-            .expect("metrics lock is never poisoned")
-            .entry(series)
-            .or_insert_with(|| Histogram::new(HTTP_BUCKETS))
-            .observe(elapsed);
+        let position = series
+            .iter()
+            .position(|series| series.method == method && series.status == status);
+        let histogram = match position {
+            Some(position) => &mut series[position].latency,
+            None => {
+                series.push(HttpSeries {
+                    method,
+                    status,
+                    latency: Histogram::new(HTTP_BUCKETS),
+                });
+                &mut series.last_mut().expect("just pushed").latency
+            }
+        };
+        histogram.observe(elapsed);
     }
 
     /// Counts one storage operation (a [`Storage`](crate::storage::Storage) method name).
@@ -252,16 +264,30 @@ impl Metrics {
     }
 
     fn render_http(&self, text: &mut Exposition) {
-        let http = self.http.lock().expect("metrics lock is never poisoned");
+        // A copy in label order, so the lock is not held while rendering.
+        let mut http: Vec<(Box<str>, HttpSeries)> = self
+            .http
+            .lock()
+            .expect("metrics lock is never poisoned")
+            .iter()
+            .flat_map(|(route, series)| series.iter().map(|one| (route.clone(), one.clone())))
+            .collect();
+        http.sort_by(|(a_route, a), (b_route, b)| {
+            (a_route, a.method, a.status).cmp(&(b_route, b.method, b.status))
+        });
         let name = "blockchain_http_requests_total";
         text.family(
             name,
             Kind::Counter,
             "HTTP requests answered, by route template and status.",
         );
-        for (series, histogram) in http.iter() {
+        for (route, series) in &http {
             let status = series.status.to_string();
-            text.sample(name, &series.labels(&status), histogram.count());
+            text.sample(
+                name,
+                &http_labels(route, series.method, &status),
+                series.latency.count(),
+            );
         }
         let name = "blockchain_http_request_duration_seconds";
         text.family(
@@ -269,9 +295,13 @@ impl Metrics {
             Kind::Histogram,
             "Seconds from a request to its answer's head, by route template and status.",
         );
-        for (series, histogram) in http.iter() {
+        for (route, series) in &http {
             let status = series.status.to_string();
-            text.histogram(name, &series.labels(&status), histogram);
+            text.histogram(
+                name,
+                &http_labels(route, series.method, &status),
+                &series.latency,
+            );
         }
     }
 
@@ -294,7 +324,7 @@ impl Metrics {
 }
 
 /// The `method` label: a standard method's name, `other` for any other.
-fn method_label(method: &Method) -> &'static str {
+pub fn method_label(method: &Method) -> &'static str {
     const STANDARD: [&str; 9] = [
         "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE",
     ];

@@ -12,6 +12,7 @@ use crate::chain::Chain;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::mining::MiningControl;
+use crate::p2p::Network;
 use crate::storage;
 use crate::webhooks::Webhooks;
 
@@ -26,13 +27,22 @@ pub struct RunningNode {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     mining: Arc<MiningControl>,
     webhooks: Arc<Webhooks>,
+    network: Option<Arc<Network>>,
 }
 
 impl RunningNode {
+    /// The peer-to-peer layer, when it runs.
+    pub fn network(&self) -> Option<&Arc<Network>> {
+        self.network.as_ref()
+    }
+
     /// Stops serving and mining, and waits for the server to finish.
     pub async fn stop(self) -> std::io::Result<()> {
         self.mining.stop();
         self.webhooks.stop();
+        if let Some(network) = &self.network {
+            network.stop().await;
+        }
         let _ = self.shutdown.send(true);
         let result = self.server.await.unwrap_or(Ok(()));
         self.chain.storage().close().await;
@@ -59,9 +69,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
     if config.mine {
         mining.start(None).await?;
     }
-    if !config.bootstrap.is_empty() || !config.listen.is_empty() {
-        tracing::info!(listen = ?config.listen, bootstrap = ?config.bootstrap, "peer-to-peer networking is not part of this build yet");
-    }
+    let network = if !config.bootstrap.is_empty() || !config.listen.is_empty() {
+        Some(Network::start(&config, Arc::clone(&chain)).await?)
+    } else {
+        tracing::info!("no --listen or --bootstrap addresses: peer-to-peer networking is off");
+        None
+    };
     let auth = Arc::new(AdminAuth::open(&config)?);
     if config.admin_addresses.is_empty() {
         tracing::info!("no --admin-address: login (POST /api/v1/auth/login) refuses everyone");
@@ -74,7 +87,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         auth,
         Arc::clone(&webhooks),
     )
-    .with_metrics(metrics);
+    .with_metrics(metrics)
+    .with_network(network.clone());
     let listener = TcpListener::bind(&config.http)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.http))?;
@@ -105,6 +119,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         server,
         mining,
         webhooks,
+        network,
     })
 }
 

@@ -3,4 +3,7 @@
 mod support;
 
 mod crash;
+mod interop;
+mod misbehaving_peer;
+mod p2p;
 mod rest_end_to_end;

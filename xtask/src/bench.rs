@@ -141,7 +141,21 @@ const LIMITS: &[Limit] = &[
         limit: LimitRef::Bench("rsa/verify_ring"),
         factor: 1.0,
         target: Some(0.8),
-        description: "txs accepted/s (Chain::submit_transaction, SQLite) vs one core's ring verifies/s",
+        description: "txs accepted/s (Chain::submit_transaction, 128 senders at once, SQLite) vs one core's ring verifies/s",
+    },
+    Limit {
+        bench: "node/mempool_accept_postgres",
+        limit: LimitRef::Bench("rsa/verify_ring"),
+        factor: 1.0,
+        target: None,
+        description: "txs accepted/s (Chain::submit_transaction, 128 senders at once, PostgreSQL) vs one core's ring verifies/s",
+    },
+    Limit {
+        bench: "node/sync_blocks",
+        limit: LimitRef::Bench("node/verify_block"),
+        factor: 1.0,
+        target: Some(0.5),
+        description: "100-tx blocks/s a fresh node syncs from a local peer (libp2p, headers first) vs blocks checked/s",
     },
     Limit {
         bench: "node/miner_1_thread",

@@ -22,10 +22,13 @@ Runs, in order, stopping at the first failure:
   1. rustup targets      thumbv7m-none-eabi and wasm32-unknown-unknown installed (else added)
   2. fmt                 cargo fmt --all --check
   3. clippy              cargo clippy --workspace --all-targets -- -D warnings
-  4. test                cargo test --workspace [args...] (without --workspace if args has -p)
-  5. no_std thumbv7m     cargo build -p blockchain-core --no-default-features --target thumbv7m-none-eabi
-  6. no_std wasm32       the same for wasm32-unknown-unknown
-  7. fuzz                if core/fuzz exists: cargo fuzz build, then a smoke run of every
+  4. js peers            npm ci --prefix tests/js when its node_modules is missing or stale
+                         (the js-libp2p interop peers of the integration tests)
+  5. postgres            a PostgreSQL at 127.0.0.1:5432, started if none answers
+  6. test                cargo test --workspace [args...] (without --workspace if args has -p)
+  7. no_std thumbv7m     cargo build -p blockchain-core --no-default-features --target thumbv7m-none-eabi
+  8. no_std wasm32       the same for wasm32-unknown-unknown
+  9. fuzz                if core/fuzz exists: cargo fuzz build, then a smoke run of every
                          target (-runs=20000 -max_len=4096), with RUSTC_BOOTSTRAP=1
 
 --quick runs only fmt and test (skips targets, clippy, no_std builds and fuzz).
@@ -62,6 +65,7 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         }));
     }
     let picks_package = picks_package(&test_args);
+    steps.push(Step::new("js peers", ensure_js_peers));
     steps.push(Step::new("postgres", crate::postgres::ensure));
     steps.push(Step::new("test", move || {
         let mut cmd = cargo();
@@ -178,6 +182,38 @@ impl<'a> Step<'a> {
 }
 
 /// Installs whichever of the no_std targets rustup does not have yet.
+/// Installs the js-libp2p interop peers (tests/js) when their
+/// node_modules is missing or older than the lock file.
+fn ensure_js_peers() -> Result<()> {
+    let dir = root().join("tests").join("js");
+    if !dir.join("package-lock.json").is_file() {
+        eprintln!("no tests/js: nothing to install");
+        return Ok(());
+    }
+    let modified = |path: &Path| {
+        std::fs::metadata(path)
+            .and_then(|meta| meta.modified())
+            .ok()
+    };
+    let installed = modified(&dir.join("node_modules").join(".package-lock.json"));
+    let wanted = modified(&dir.join("package-lock.json"));
+    if installed.is_some() && installed >= wanted {
+        eprintln!("tests/js/node_modules is up to date");
+        return Ok(());
+    }
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&dir);
+    match npm.status() {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => bail!("`{}` failed ({status})", show(&npm)),
+        Err(error) => bail!(
+            "could not start npm ({error}): the interop tests need Node.js 20+ and npm \
+             (Debian: apt-get install -y nodejs npm)"
+        ),
+    }
+}
+
 fn ensure_targets() -> Result<()> {
     let mut list = Command::new("rustup");
     list.args(["target", "list", "--installed"]);

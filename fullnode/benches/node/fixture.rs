@@ -1,7 +1,7 @@
-//! What the node benchmarks run on: regtest blocks paying the test-vector
-//! keys, then blocks of 100 transactions signed by those keys, built and
-//! mined with the core before any measurement; and fresh chains to connect
-//! them to, on SQLite or PostgreSQL.
+//! What the node benchmarks run on: regtest blocks paying [`SENDERS`] keys,
+//! then blocks of 100 transactions signed by those keys, built and mined
+//! with the core before any measurement; and fresh chains to connect them
+//! to, on SQLite or PostgreSQL.
 
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
@@ -23,6 +23,10 @@ use sqlx::{AssertSqlSafe, Connection};
 
 /// Blocks of signed transactions prepared (each signature costs ~6 ms).
 pub(crate) const TX_BLOCKS: usize = 20;
+/// Funded keys the transactions come from, round-robin: as many senders as
+/// the mempool benchmark keeps submitters in flight (each sender's nonces
+/// must arrive in order, so one submitter per sender).
+pub(crate) const SENDERS: usize = 128;
 /// Signed transactions per block.
 pub(crate) const TXS_PER_BLOCK: usize = 100;
 /// Mempool bound of the benchmark chains: room for every prepared transaction.
@@ -34,7 +38,8 @@ pub(crate) const PARAMS: &Params = &REGTEST;
 /// The prepared chain, built once per benchmark run.
 #[derive(Debug)]
 pub(crate) struct Fixture {
-    /// Heights 1..=3: a coinbase each, paying one vector key.
+    /// Heights 1 and 2: a coinbase paying the treasury (a test-vector key),
+    /// then its payments to each of the [`SENDERS`].
     pub(crate) funding: Vec<Block>,
     /// The next [`TX_BLOCKS`] blocks, [`TXS_PER_BLOCK`] signed transactions each.
     pub(crate) blocks: Vec<Block>,
@@ -47,6 +52,16 @@ impl Fixture {
         self.blocks
             .iter()
             .flat_map(|block| block.transactions.iter().skip(1))
+    }
+
+    /// The signed transactions per sender, in nonce order: one queue for
+    /// each concurrent submitter.
+    pub(crate) fn queues_by_sender(&self) -> Vec<Vec<Transaction>> {
+        let mut queues = vec![Vec::new(); SENDERS];
+        for (index, transaction) in self.transactions().enumerate() {
+            queues[index % SENDERS].push(transaction.clone());
+        }
+        queues
     }
 }
 
@@ -66,25 +81,70 @@ pub(crate) fn fixture() -> &'static Fixture {
     })
 }
 
-fn vector_keys() -> Vec<SigningKey> {
+/// [`SENDERS`] RSA-3072 keys, key `i` generated from seed `i`. Generating
+/// one takes about a second, so they are kept (PKCS#8, one hex line each)
+/// in cargo's scratch directory for benchmarks and made only when missing.
+fn sender_keys() -> Vec<SigningKey> {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench_sender_keys.pkcs8.hex");
+    let cached: Vec<SigningKey> = std::fs::read_to_string(&cache)
+        .unwrap_or_default()
+        .lines()
+        .map_while(|line| SigningKey::from_pkcs8_der(&hex::decode(line).ok()?).ok())
+        .take(SENDERS)
+        .collect();
+    if cached.len() == SENDERS {
+        return cached;
+    }
+    let started = std::time::Instant::now();
+    let first = cached.len();
+    let generated = on_every_core(SENDERS - first, |index| {
+        let mut rng = StdRng::seed_from_u64((first + index) as u64);
+        SigningKey::generate(&mut rng).expect("RSA key generation works")
+    });
+    eprintln!(
+        "generated {} sender keys in {:.1} s (kept in {})",
+        generated.len(),
+        started.elapsed().as_secs_f64(),
+        cache.display()
+    );
+    let keys: Vec<SigningKey> = cached.into_iter().chain(generated).collect();
+    let lines: Vec<String> = keys
+        .iter()
+        .map(|key| {
+            hex::encode(
+                key.to_pkcs8_der()
+                    .expect("a generated key encodes")
+                    .as_slice(),
+            )
+        })
+        .collect();
+    if let Err(error) = std::fs::write(&cache, lines.join("\n") + "\n") {
+        eprintln!(
+            "could not keep the sender keys in {}: {error}",
+            cache.display()
+        );
+    }
+    keys
+}
+
+/// The RSA test-vector key 0: its coinbase funds the senders.
+fn treasury_key() -> SigningKey {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/rsa.json");
     let text =
         std::fs::read_to_string(&path).expect("core/tests/data/rsa.json is in the repository");
     let vectors: serde_json::Value = serde_json::from_str(&text).expect("rsa.json is JSON");
-    vectors["keys"]
-        .as_array()
-        .expect("rsa.json lists keys")
-        .iter()
-        .map(|key| {
-            let pkcs8 = hex::decode(key["pkcs8"].as_str().expect("pkcs8 is a string"))
-                .expect("pkcs8 is hex");
-            SigningKey::from_pkcs8_der(&pkcs8).expect("the vector keys are valid")
-        })
-        .collect()
+    let pkcs8 = hex::decode(
+        vectors["keys"][0]["pkcs8"]
+            .as_str()
+            .expect("pkcs8 is a string"),
+    )
+    .expect("pkcs8 is hex");
+    SigningKey::from_pkcs8_der(&pkcs8).expect("the vector keys are valid")
 }
 
 fn build_fixture() -> Fixture {
-    let keys = vector_keys();
+    let keys = sender_keys();
+    let treasury = treasury_key();
     let mut state = StateTree::new();
     let mut parent = PARAMS.genesis_header();
     let mut next_block = |miner: Address, transactions: Vec<Transaction>| {
@@ -92,12 +152,29 @@ fn build_fixture() -> Fixture {
         parent = block.header;
         block
     };
-    let funding = keys
-        .iter()
-        .map(|key| next_block(address_of(key), Vec::new()))
-        .collect();
-    let signed = sign_transactions(&keys, TX_BLOCKS * TXS_PER_BLOCK);
     let miner = Address([0xee; 20]);
+    let reward = PARAMS.block_reward(1).0;
+    let share = reward / (SENDERS as u64 + 1);
+    // Payment `i` of the treasury, nonce `i`, pays sender `i`.
+    let payments = on_every_core(SENDERS, |i| {
+        let mut rng = StdRng::seed_from_u64(u64::MAX - i as u64);
+        Transaction::new_signed(
+            PARAMS,
+            &treasury,
+            address_of(&keys[i]),
+            Amount(share),
+            Amount(10),
+            i as u64,
+            PARAMS.genesis_time_ms,
+            &mut rng,
+        )
+        .expect("the vector key signs")
+    });
+    let funding = vec![
+        next_block(address_of(&treasury), Vec::new()),
+        next_block(miner, payments),
+    ];
+    let signed = sign_transactions(&keys, TX_BLOCKS * TXS_PER_BLOCK);
     let blocks = signed
         .chunks(TXS_PER_BLOCK)
         .map(|transactions| next_block(miner, transactions.to_vec()))
@@ -110,39 +187,46 @@ fn address_of(key: &SigningKey) -> Address {
 }
 
 /// Transaction `i` goes from key `i % keys` with nonce `i / keys` to a new
-/// address, so every block creates 100 accounts. Signed on every core.
+/// address, so every block creates 100 accounts.
 fn sign_transactions(keys: &[SigningKey], count: usize) -> Vec<Transaction> {
+    on_every_core(count, |i| {
+        let mut rng = StdRng::seed_from_u64(i as u64);
+        let mut to = [0xb0; 20];
+        to[..8].copy_from_slice(&(i as u64).to_le_bytes());
+        Transaction::new_signed(
+            PARAMS,
+            &keys[i % keys.len()],
+            Address(to),
+            Amount(1_000 + i as u64),
+            Amount(10),
+            (i / keys.len()) as u64,
+            PARAMS.genesis_time_ms + i as u64,
+            &mut rng,
+        )
+        .expect("the sender keys sign")
+    })
+}
+
+/// `make(0), …, make(count - 1)`, in order, computed in contiguous chunks on
+/// every core (RSA key generation and signing are the slow parts).
+fn on_every_core<T: Send>(count: usize, make: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_thread = count.div_ceil(threads);
+    let per_thread = count.div_ceil(threads).max(1);
+    let make = &make;
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..count)
             .step_by(per_thread)
             .map(|first| {
                 scope.spawn(move || {
-                    let mut rng = StdRng::seed_from_u64(first as u64);
                     (first..count.min(first + per_thread))
-                        .map(|i| {
-                            let mut to = [0xb0; 20];
-                            to[..8].copy_from_slice(&(i as u64).to_le_bytes());
-                            Transaction::new_signed(
-                                PARAMS,
-                                &keys[i % keys.len()],
-                                Address(to),
-                                Amount(1_000 + i as u64),
-                                Amount(10),
-                                (i / keys.len()) as u64,
-                                PARAMS.genesis_time_ms + i as u64,
-                                &mut rng,
-                            )
-                            .expect("the vector keys sign")
-                        })
+                        .map(make)
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
         workers
             .into_iter()
-            .flat_map(|worker| worker.join().expect("signing does not panic"))
+            .flat_map(|worker| worker.join().expect("fixture work does not panic"))
             .collect()
     })
 }
@@ -195,7 +279,7 @@ pub(crate) enum ChainStore {
     Postgres(BenchDatabase),
 }
 
-/// A chain at height 3 (the funding blocks), on its own storage.
+/// A chain at the height of the funding blocks, on its own storage.
 #[derive(Debug)]
 pub(crate) struct FreshChain {
     pub(crate) chain: Arc<Chain>,

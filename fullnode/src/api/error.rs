@@ -123,12 +123,19 @@ impl IntoResponse for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
+        Self::from(&error)
+    }
+}
+
+impl From<&StorageError> for ApiError {
+    fn from(error: &StorageError) -> Self {
         match error {
             StorageError::Database(sqlx::Error::PoolTimedOut) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "NOT_READY",
                 "the database is busy; try again",
             ),
+            StorageError::BatchFailed(error) => Self::from(error.as_ref()),
             other => Self::internal(other),
         }
     }

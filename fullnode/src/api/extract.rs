@@ -2,11 +2,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::RequestExt;
+use axum::extract::connect_info::MockConnectInfo;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{Extensions, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -98,9 +98,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 /// `MockConnectInfo` sets), with an IPv4-mapped IPv6 address read as IPv4
 /// so that a loopback caller on a dual-stack socket counts as loopback.
 pub(super) async fn client_ip(request: &mut Request) -> Option<IpAddr> {
-    request
-        .extract_parts::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|ConnectInfo(address)| address.ip().to_canonical())
+    client_ip_of(request.extensions())
+}
+
+/// [`client_ip`] from a request's extensions, without an extractor.
+pub(super) fn client_ip_of(extensions: &Extensions) -> Option<IpAddr> {
+    let address = match extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(address)) => address,
+        None => &extensions.get::<MockConnectInfo<SocketAddr>>()?.0,
+    };
+    Some(address.ip().to_canonical())
 }

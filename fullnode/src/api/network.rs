@@ -1,5 +1,5 @@
-//! Peers. Until the peer-to-peer layer is running, the list holds the known
-//! peers from the database and dialling records the address for later.
+//! Peers: the connected ones (from the peer-to-peer layer) and the known
+//! ones (from the database); dialling records the address and dials it.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -43,9 +43,10 @@ pub(super) struct Peers {
     connected: usize,
 }
 
-/// Known peers
+/// Connected and known peers
 ///
-/// Until the peer-to-peer layer runs, the peers remembered in the database.
+/// Connected peers first (with their latency), then the peers remembered in
+/// the database.
 #[utoipa::path(
     get,
     path = "/network/peers",
@@ -57,24 +58,40 @@ pub(super) struct Peers {
     )
 )]
 pub(super) async fn peers(State(state): State<AppState>) -> Result<Json<Peers>, ApiError> {
-    let peers: Vec<PeerJson> = state
-        .chain
-        .storage()
-        .peers(1000)
-        .await?
+    let mut peers: Vec<PeerJson> = state
+        .network
+        .as_ref()
+        .map(|network| network.view().peers)
+        .unwrap_or_default()
         .into_iter()
         .map(|peer| PeerJson {
+            peer_id: peer.peer_id.to_string(),
+            multiaddrs: peer.addrs.iter().map(ToString::to_string).collect(),
+            last_seen: now_ms(),
+            connected: true,
+            latency_ms: peer.latency.map(|latency| latency.as_millis() as u64),
+        })
+        .collect();
+    let connected = peers.len();
+    for peer in state.chain.storage().peers(1000).await? {
+        if peers.len() >= 1000 {
+            break;
+        }
+        if peers.iter().any(|known| known.peer_id == peer.peer_id) {
+            continue;
+        }
+        peers.push(PeerJson {
             peer_id: peer.peer_id,
             multiaddrs: peer.addrs,
             last_seen: peer.last_seen_ms,
             connected: false,
             latency_ms: None,
-        })
-        .collect();
+        });
+    }
     Ok(Json(Peers {
         count: peers.len(),
         peers,
-        connected: 0,
+        connected,
     }))
 }
 
@@ -98,14 +115,15 @@ pub(super) struct Dialled {
     peer_id: String,
     /// The multiaddr, trimmed.
     multiaddr: String,
-    /// Always `saved`.
-    #[schema(value_type = String, example = "saved")]
+    /// `dialling` when the peer-to-peer layer runs, else `saved` (dialled on
+    /// the next start with peer-to-peer networking).
+    #[schema(value_type = String, example = "dialling")]
     status: &'static str,
 }
 
 /// Dial a peer
 ///
-/// The address is remembered and dialled once the peer-to-peer layer runs.
+/// The address is remembered (and redialled on restart) and dialled now.
 #[utoipa::path(
     post,
     path = "/network/peers",
@@ -114,12 +132,13 @@ pub(super) struct Dialled {
     request_body = Dial,
     security(("api_token" = [])),
     responses(
-        (status = 202, description = "Remembered", body = Dialled),
+        (status = 202, description = "Remembered and being dialled", body = Dialled),
         (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `INVALID_MULTIADDR` (unknown protocol, bad value, no `/p2p/<peer id>` at the end)", body = ErrorBody),
         (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`DIAL_FAILED`: no transport for this address, or the peer is banned", body = ErrorBody),
         (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
     )
 )]
@@ -137,26 +156,45 @@ pub(super) async fn dial(
             .with_field("multiaddr", reason)
         })?
         .to_string();
+    let parsed = multiaddr.parse::<libp2p::Multiaddr>().map_err(|error| {
+        ApiError::bad_request(
+            "INVALID_MULTIADDR",
+            format!("{multiaddr:?} is not a multiaddr: {error}"),
+        )
+        .with_field("multiaddr", error.to_string())
+    })?;
     let peer = StoredPeer {
         peer_id: peer_id.clone(),
         addrs: vec![multiaddr.clone()],
         last_seen_ms: now_ms(),
     };
     state.chain.storage().save_peer(&peer).await?;
+    let status = match &state.network {
+        Some(network) => {
+            network.dial(parsed).await.map_err(|error| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "DIAL_FAILED",
+                    error.to_string(),
+                )
+            })?;
+            "dialling"
+        }
+        None => "saved",
+    };
     Ok((
         StatusCode::ACCEPTED,
         Json(Dialled {
             peer_id,
             multiaddr,
-            status: "saved",
+            status,
         }),
     ))
 }
 
 /// The peer id of a multiaddr a dialer could use: known protocols with
-/// well-formed values, ending in `/p2p/<peer id>`. A light check until the
-/// peer-to-peer layer parses multiaddrs itself; it keeps text no dialer can
-/// use out of the stored peers.
+/// well-formed values, ending in `/p2p/<peer id>` (checked before libp2p's
+/// own parser, which accepts more than anyone can dial).
 fn dialable_peer_id(multiaddr: &str) -> Result<&str, String> {
     let mut parts = multiaddr
         .strip_prefix('/')

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::header::HeaderBuilder;
@@ -21,6 +21,7 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
+use super::AppState;
 use super::error::{ApiError, ErrorBody};
 
 /// Name of the security scheme of protected routes.
@@ -43,6 +44,15 @@ when its address is no longer an administrator).";
 /// The document as the router that serves it was built.
 #[derive(Clone)]
 pub(super) struct Document(Arc<OpenApi>);
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The whole document is far too long for a log line.
+        f.debug_struct("Document")
+            .field("paths", &self.0.paths.paths.len())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Document {
     /// Wraps the document split off the router.
@@ -205,9 +215,10 @@ fn add_answer(operation: &mut Operation, status: &str, response: &str) {
         body = Object,
     ))
 )]
-pub(super) async fn document(
-    Extension(Document(document)): Extension<Document>,
-) -> Result<Response, ApiError> {
+pub(super) async fn document(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let Some(Document(document)) = state.openapi.get() else {
+        return Err(ApiError::internal("the OpenAPI document is not built"));
+    };
     let json = document.to_json().map_err(ApiError::internal)?;
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }

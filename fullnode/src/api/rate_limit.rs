@@ -7,14 +7,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use super::AppState;
-use super::error::ApiError;
-use super::extract::client_ip;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Clients tracked at most; the oldest windows are dropped beyond this.
@@ -64,34 +58,48 @@ impl RateLimiter {
     }
 }
 
-pub(super) async fn limit(
-    State(state): State<AppState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let limiter = &state.rate_limiter;
-    let ip = client_ip(&mut request).await;
-    let Some(ip) =
-        ip.filter(|ip| limiter.limit > 0 && (limiter.include_loopback || !ip.is_loopback()))
-    else {
-        return next.run(request).await;
-    };
-    let (allowed, remaining, reset) = limiter.hit(ip, Instant::now());
-    let mut response = if allowed {
-        next.run(request).await
-    } else {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
-            format!("too many requests; try again in {reset} s"),
-        )
-        .into_response()
-    };
-    let headers = response.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(limiter.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
-    response
+/// What the rate limit says about one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Verdict {
+    /// Within the limit.
+    pub(super) allowed: bool,
+    /// Requests per window.
+    limit: u32,
+    /// Requests left in this window.
+    remaining: u32,
+    /// Seconds until the window ends.
+    pub(super) reset: u64,
+}
+
+impl Verdict {
+    /// Adds X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset.
+    pub(super) fn add_headers(&self, response: &mut Response) {
+        let headers = response.headers_mut();
+        headers.insert(LIMIT_HEADER, HeaderValue::from(self.limit));
+        headers.insert(REMAINING_HEADER, HeaderValue::from(self.remaining));
+        headers.insert(RESET_HEADER, HeaderValue::from(self.reset));
+    }
+}
+
+const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+
+impl RateLimiter {
+    /// Counts a request from `ip`; None when `ip` is not limited (no limit
+    /// configured, or a loopback caller while loopback is spared).
+    pub(super) fn check(&self, ip: IpAddr, now: Instant) -> Option<Verdict> {
+        if self.limit == 0 || (ip.is_loopback() && !self.include_loopback) {
+            return None;
+        }
+        let (allowed, remaining, reset) = self.hit(ip, now);
+        Some(Verdict {
+            allowed,
+            limit: self.limit,
+            remaining,
+            reset,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +115,21 @@ mod tests {
         assert_eq!(limiter.hit(ip, start).1, 0);
         assert!(!limiter.hit(ip, start).0);
         assert!(limiter.hit(ip, start + WINDOW).0);
+    }
+
+    #[test]
+    fn loopback_is_spared_unless_included_and_zero_means_unlimited() {
+        let start = Instant::now();
+        let loopback: IpAddr = [127, 0, 0, 1].into();
+        assert_eq!(RateLimiter::new(5, false).check(loopback, start), None);
+        let counted = RateLimiter::new(5, true)
+            .check(loopback, start)
+            .expect("counted");
+        assert!(counted.allowed);
+        assert_eq!((counted.limit, counted.remaining), (5, 4));
+        assert_eq!(
+            RateLimiter::new(0, true).check([10, 0, 0, 1].into(), start),
+            None
+        );
     }
 }

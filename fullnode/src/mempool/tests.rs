@@ -133,6 +133,36 @@ fn a_full_pool_evicts_the_lowest_fee() {
 }
 
 #[test]
+fn insert_returns_what_it_displaced_and_the_byte_count_follows() {
+    let state = state_with(&[(1, 100, 0), (2, 100, 0)]);
+    let mut pool = Mempool::new(2);
+    let first = tx(1, 0, 1, 1);
+    let next = tx(1, 1, 1, 1);
+    for transaction in [&first, &next] {
+        let txid = transaction.txid();
+        let admission = pool.check(&state, transaction, &txid).expect("valid");
+        assert!(
+            pool.insert(transaction.clone(), txid, 7, &admission)
+                .is_empty()
+        );
+    }
+    assert_eq!(pool.bytes(), first.encoded_len() + next.encoded_len());
+    // A higher fee from another sender evicts the lowest, with its successor.
+    let bidder = tx(2, 0, 1, 5);
+    let txid = bidder.txid();
+    let admission = pool.check(&state, &bidder, &txid).expect("outbids");
+    let displaced: Vec<Txid> = pool
+        .insert(bidder.clone(), txid, 8, &admission)
+        .iter()
+        .map(|entry| entry.txid)
+        .collect();
+    assert_eq!(displaced, vec![first.txid(), next.txid()]);
+    assert_eq!(pool.bytes(), bidder.encoded_len());
+    pool.remove(&txid);
+    assert_eq!((pool.len(), pool.bytes()), (0, 0));
+}
+
+#[test]
 fn selection_is_by_fee_and_keeps_each_senders_nonce_order() {
     let state = state_with(&[(1, 1000, 0), (2, 1000, 0)]);
     let mut pool = Mempool::new(100);

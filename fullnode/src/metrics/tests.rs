@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 
-use super::{Metrics, Readings};
+use super::{Metrics, Readings, method_label};
 
 fn lines(text: &str) -> Vec<&str> {
     text.lines().filter(|line| !line.starts_with('#')).collect()
@@ -48,21 +48,36 @@ fn http_requests_are_labelled_by_route_template_method_and_status() {
     let metrics = Metrics::default();
     let blocks = Some("/api/v1/blocks/{height}");
     metrics.observe_http(
-        &Method::GET,
+        method_label(&Method::GET),
         blocks,
         StatusCode::OK,
         Duration::from_millis(2),
     );
     metrics.observe_http(
-        &Method::GET,
+        method_label(&Method::GET),
         blocks,
         StatusCode::OK,
         Duration::from_millis(3),
     );
-    metrics.observe_http(&Method::GET, blocks, StatusCode::NOT_FOUND, Duration::ZERO);
-    metrics.observe_http(&Method::GET, None, StatusCode::NOT_FOUND, Duration::ZERO);
+    metrics.observe_http(
+        method_label(&Method::GET),
+        blocks,
+        StatusCode::NOT_FOUND,
+        Duration::ZERO,
+    );
+    metrics.observe_http(
+        method_label(&Method::GET),
+        None,
+        StatusCode::NOT_FOUND,
+        Duration::ZERO,
+    );
     let odd = Method::from_bytes(b"BREW").expect("a valid extension method");
-    metrics.observe_http(&odd, None, StatusCode::NOT_FOUND, Duration::ZERO);
+    metrics.observe_http(
+        method_label(&odd),
+        None,
+        StatusCode::NOT_FOUND,
+        Duration::ZERO,
+    );
 
     let text = metrics.render(&Readings::default());
     let samples = lines(&text);

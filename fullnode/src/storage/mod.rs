@@ -63,6 +63,13 @@ pub enum StorageError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The writer of pending transactions stopped before answering.
+    #[error("the pending-transaction writer has stopped")]
+    WriterStopped,
+    /// The batch of pending transactions a transaction was written with
+    /// failed (one error, shared by every transaction of the batch).
+    #[error("storing a batch of pending transactions failed: {0}")]
+    BatchFailed(Arc<StorageError>),
     /// Migrations failed.
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -143,6 +150,31 @@ pub struct ChainUpdate {
     pub new_tip: BlockHash,
 }
 
+/// A transaction accepted into the mempool, to persist with [`Storage::add_pending`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingWrite {
+    /// The transaction.
+    pub transaction: Transaction,
+    /// Its id.
+    pub txid: Txid,
+    /// When it was accepted (ms).
+    pub accepted_ms: u64,
+    /// Pending transactions it displaced (replaced, evicted): forgotten first.
+    pub removed: Vec<Txid>,
+}
+
+impl PendingWrite {
+    /// A write of `transaction`, accepted at `accepted_ms`, displacing `removed`.
+    pub fn new(transaction: Transaction, accepted_ms: u64, removed: Vec<Txid>) -> Self {
+        Self {
+            txid: transaction.txid(),
+            transaction,
+            accepted_ms,
+            removed,
+        }
+    }
+}
+
 /// A known peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredPeer {
@@ -202,13 +234,10 @@ pub trait Storage: Send + Sync + 'static {
     async fn mark_invalid(&self, hash: &BlockHash) -> Result<(), StorageError>;
     /// Applies one change of the best chain in one database transaction.
     async fn apply_chain_update(&self, update: &ChainUpdate) -> Result<(), StorageError>;
-    /// Persists an accepted pending transaction (and forgets `replaced`, if any) in one transaction.
-    async fn add_pending(
-        &self,
-        transaction: &Transaction,
-        accepted_ms: u64,
-        replaced: &[Txid],
-    ) -> Result<(), StorageError>;
+    /// Persists accepted pending transactions in one database transaction,
+    /// in order: each write forgets the transactions it displaced, then
+    /// remembers its own (kept as first accepted if already there).
+    async fn add_pending(&self, writes: &[PendingWrite]) -> Result<(), StorageError>;
 
     /// A best-chain block by height.
     async fn block_by_height(&self, height: u64) -> Result<Option<StoredBlock>, StorageError>;

@@ -17,8 +17,8 @@ use self::columns::{
 };
 pub(crate) use self::connect::sqlite_url_for_file;
 use super::{
-    Backend, ChainUpdate, Storage, StorageError, StoredBlock, StoredHeader, StoredPeer,
-    StoredTransaction, StoredWebhook,
+    Backend, ChainUpdate, PendingWrite, Storage, StorageError, StoredBlock, StoredHeader,
+    StoredPeer, StoredTransaction, StoredWebhook,
 };
 
 /// The SQL database: a connection pool and the backend behind it.
@@ -144,12 +144,10 @@ impl Storage for SqlStorage {
         Ok(())
     }
 
-    async fn add_pending(
-        &self,
-        pending: &Transaction,
-        accepted_ms: u64,
-        replaced: &[Txid],
-    ) -> Result<(), StorageError> {
+    async fn add_pending(&self, writes: &[PendingWrite]) -> Result<(), StorageError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
         let mut transaction = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             // The server outlives the node, so a commit the server has taken
@@ -158,10 +156,7 @@ impl Storage for SqlStorage {
                 .execute(&mut *transaction)
                 .await?;
         }
-        for txid in replaced {
-            write::delete_pending(&mut transaction, txid).await?;
-        }
-        write::insert_pending(&mut transaction, pending, accepted_ms).await?;
+        write::apply_pending_writes(&mut transaction, writes).await?;
         transaction.commit().await?;
         Ok(())
     }

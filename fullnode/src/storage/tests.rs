@@ -46,6 +46,7 @@ on_both_backends! {
         connect_then_disconnect_moves_rows_accounts_and_tip,
         failed_chain_update_leaves_nothing,
         mempool_add_replace_remove_and_load,
+        pending_batches_apply_in_order_across_statements,
     ],
     queries: [
         block_queries_see_only_the_best_chain,

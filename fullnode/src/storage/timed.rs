@@ -10,8 +10,8 @@ use blockchain_core::state::{Account, BlockUndo};
 use blockchain_core::{Address, Block, BlockHash, Header, Transaction, Txid, Work};
 
 use super::{
-    Backend, ChainUpdate, Storage, StorageError, StoredBlock, StoredHeader, StoredPeer,
-    StoredTransaction, StoredWebhook,
+    Backend, ChainUpdate, PendingWrite, Storage, StorageError, StoredBlock, StoredHeader,
+    StoredPeer, StoredTransaction, StoredWebhook,
 };
 use crate::metrics::Metrics;
 
@@ -88,17 +88,9 @@ impl<S: Storage + ?Sized> Storage for TimedStorage<S> {
             .await
     }
 
-    async fn add_pending(
-        &self,
-        transaction: &Transaction,
-        accepted_ms: u64,
-        replaced: &[Txid],
-    ) -> Result<(), StorageError> {
-        self.timed(
-            "add_pending",
-            self.inner.add_pending(transaction, accepted_ms, replaced),
-        )
-        .await
+    async fn add_pending(&self, writes: &[PendingWrite]) -> Result<(), StorageError> {
+        self.timed("add_pending", self.inner.add_pending(writes))
+            .await
     }
 
     async fn block_by_height(&self, height: u64) -> Result<Option<StoredBlock>, StorageError> {

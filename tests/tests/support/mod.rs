@@ -1,5 +1,6 @@
 //! Running real `blockchain-node` processes and talking HTTP to them.
 
+pub(crate) mod evil_peer;
 pub(crate) mod http;
 pub(crate) mod node;
 pub(crate) mod postgres;

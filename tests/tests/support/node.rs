@@ -94,6 +94,10 @@ impl NodeProcess {
         if let Some(db) = &options.db {
             command.arg("--db").arg(db);
         }
+        // Never the default ports (4001–4003): tests run side by side.
+        if !options.extra.iter().any(|arg| arg == "--listen") {
+            command.args(["--listen", "/ip4/127.0.0.1/tcp/0"]);
+        }
         let child = command.spawn().expect("node starts");
         let addr = wait_for_address(&log, Duration::from_secs(60));
         let node = NodeProcess { child, addr, log };
@@ -107,6 +111,48 @@ impl NodeProcess {
             std::thread::sleep(Duration::from_millis(50));
         }
         node
+    }
+
+    /// `GET /api/v1/status`.
+    pub(crate) fn status(&self) -> serde_json::Value {
+        let answer = http::get(self.addr, "/api/v1/status");
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body
+    }
+
+    /// Best height.
+    pub(crate) fn height(&self) -> u64 {
+        self.status()["height"].as_u64().expect("height")
+    }
+
+    /// The first listen multiaddr whose text contains `transport` (e.g. "/tcp/", "/ws/").
+    pub(crate) fn listen_addr(&self, transport: &str) -> String {
+        let status = self.status();
+        status["listen_addrs"]
+            .as_array()
+            .expect("listen_addrs")
+            .iter()
+            .filter_map(|addr| addr.as_str())
+            .find(|addr| {
+                addr.contains(transport) && (transport.contains("ws") || !addr.contains("/ws"))
+            })
+            .unwrap_or_else(|| panic!("no {transport} address in {status}"))
+            .to_string()
+    }
+
+    /// Peer ids of the connected peers.
+    pub(crate) fn connected_peers(&self) -> Vec<String> {
+        let answer = http::get(self.addr, "/api/v1/network/peers");
+        answer.body["peers"]
+            .as_array()
+            .map(|peers| {
+                peers
+                    .iter()
+                    .filter(|peer| peer["connected"] == true)
+                    .filter_map(|peer| peer["peer_id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub(crate) fn log_text(&self) -> String {

@@ -312,7 +312,7 @@ pub(super) async fn slow_event_client_is_dropped_while_the_node_keeps_answering(
 
 pub(super) async fn event_streams_beyond_the_limit_are_refused(database: TestDatabase) {
     let mut node = TestNode::start(database).await;
-    node.state.events = Arc::new(EventStreams::new(1));
+    node.state = node.state.with_events(Arc::new(EventStreams::new(1)));
 
     let open = app(node.state.clone())
         .layer(MockConnectInfo(LOOPBACK))

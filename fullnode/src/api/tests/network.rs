@@ -45,7 +45,9 @@ pub(super) async fn dialled_peers_are_listed(database: TestDatabase) {
     for multiaddr in [
         format!("/ip6/::1/udp/4001/quic-v1/p2p/{relay}"),
         format!("/ip4/127.0.0.1/tcp/4002/ws/p2p/{relay}"),
-        format!("/ip4/127.0.0.1/udp/4003/webrtc-direct/certhash/uEiD0ZLlmz4s/p2p/{relay}"),
+        format!(
+            "/ip4/127.0.0.1/udp/4003/webrtc-direct/certhash/uEiCxlDkFT7D_XhtQHKxc8CNr28MxjzHRHAkRncNdSNOBEw/p2p/{relay}"
+        ),
         format!("/ip4/10.0.0.2/tcp/4001/p2p/{relay}/p2p-circuit/p2p/{PEER_ID}"),
     ] {
         let dialled = node

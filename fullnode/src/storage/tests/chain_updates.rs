@@ -57,7 +57,7 @@ pub(super) async fn connect_then_disconnect_moves_rows_accounts_and_tip(db: &mut
     let first = block(Some(&genesis), miner, vec![pay.clone()], 0);
     store_all(storage, &[genesis.clone(), first.clone()]).await;
     storage
-        .add_pending(&pay, START_MS, &[])
+        .add_pending(&[pending_write(&pay, START_MS, &[])])
         .await
         .expect("add_pending");
 
@@ -274,16 +274,16 @@ pub(super) async fn mempool_add_replace_remove_and_load(db: &mut TestDb) {
     let second = payment(2, address(9), 100, 2, 0);
     let replacement = payment(1, address(9), 100, 50, 0);
     storage
-        .add_pending(&first, START_MS, &[])
+        .add_pending(&[pending_write(&first, START_MS, &[])])
         .await
         .expect("first");
     storage
-        .add_pending(&second, START_MS + 1, &[])
+        .add_pending(&[pending_write(&second, START_MS + 1, &[])])
         .await
         .expect("second");
     // Adding again is harmless and keeps the first acceptance time.
     storage
-        .add_pending(&second, START_MS + 2, &[])
+        .add_pending(&[pending_write(&second, START_MS + 2, &[])])
         .await
         .expect("again");
     assert_eq!(
@@ -295,7 +295,7 @@ pub(super) async fn mempool_add_replace_remove_and_load(db: &mut TestDb) {
     );
 
     storage
-        .add_pending(&replacement, START_MS + 3, &[first.txid()])
+        .add_pending(&[pending_write(&replacement, START_MS + 3, &[first.txid()])])
         .await
         .expect("replace");
     assert_eq!(
@@ -326,4 +326,36 @@ pub(super) async fn mempool_add_replace_remove_and_load(db: &mut TestDb) {
             (returned.txid(), START_MS + 4)
         ])
     );
+}
+
+pub(super) async fn pending_batches_apply_in_order_across_statements(db: &mut TestDb) {
+    let storage = &db.storage;
+    // 150 writes, inserted in multi-row runs of up to 64; the write that
+    // displaces `evicted` cuts the runs, and `evicted` comes back at the end.
+    let evicted = payment(1, address(9), 100, 1, 0);
+    let displacing = payment(2, address(9), 100, 5, 0);
+    let mut writes = vec![pending_write(&evicted, START_MS, &[])];
+    let mut expected = Vec::new();
+    for nonce in 0..70 {
+        let transaction = payment(3, address(9), 100, 2, nonce);
+        writes.push(pending_write(&transaction, START_MS + 1, &[]));
+        expected.push((transaction.txid(), START_MS + 1));
+    }
+    writes.push(pending_write(&displacing, START_MS + 2, &[evicted.txid()]));
+    expected.push((displacing.txid(), START_MS + 2));
+    for nonce in 0..77 {
+        let transaction = payment(4, address(9), 100, 2, nonce);
+        writes.push(pending_write(&transaction, START_MS + 3, &[]));
+        expected.push((transaction.txid(), START_MS + 3));
+    }
+    writes.push(pending_write(&evicted, START_MS + 4, &[]));
+    expected.push((evicted.txid(), START_MS + 4));
+    assert_eq!(writes.len(), 150);
+    storage.add_pending(&writes).await.expect("batch");
+    assert_eq!(mempool_txids(storage).await, sorted(expected));
+    let loaded = storage.load_mempool().await.expect("load");
+    assert!(loaded.contains(&(displacing.clone(), START_MS + 2)));
+    // An empty batch writes nothing.
+    storage.add_pending(&[]).await.expect("empty batch");
+    assert_eq!(mempool_txids(storage).await.len(), 149);
 }

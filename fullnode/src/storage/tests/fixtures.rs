@@ -6,7 +6,7 @@ use blockchain_core::{
     Address, Amount, Block, BlockHash, CompactBits, Header, MerkleHash, Transaction, Txid, Work,
 };
 
-use crate::storage::{ChainUpdate, ConnectedBlock, Storage, StoredTransaction};
+use crate::storage::{ChainUpdate, ConnectedBlock, PendingWrite, Storage, StoredTransaction};
 
 pub(super) const START_MS: u64 = 1_764_000_000_000;
 
@@ -26,6 +26,15 @@ pub(super) fn payment(key_byte: u8, to: Address, amount: u64, fee: u64, nonce: u
         time: START_MS + nonce,
         signature: vec![0x5a; 384],
     }
+}
+
+/// A write of `transaction` for [`Storage::add_pending`].
+pub(super) fn pending_write(
+    transaction: &Transaction,
+    accepted_ms: u64,
+    removed: &[Txid],
+) -> PendingWrite {
+    PendingWrite::new(transaction.clone(), accepted_ms, removed.to_vec())
 }
 
 /// The address of [`payment`]'s sender.

@@ -84,7 +84,7 @@ pub(super) async fn corrupt_bytes_are_reported_not_panicked(db: &mut TestDb) {
         .await
         .expect("store");
     db.storage
-        .add_pending(&pay, START_MS, &[])
+        .add_pending(&[pending_write(&pay, START_MS, &[])])
         .await
         .expect("pending");
     db.storage
@@ -182,7 +182,7 @@ pub(super) async fn reopening_keeps_everything(db: &mut TestDb) {
         .await
         .expect("update");
     db.storage
-        .add_pending(&pending, START_MS, &[])
+        .add_pending(&[pending_write(&pending, START_MS, &[])])
         .await
         .expect("pending");
     db.storage

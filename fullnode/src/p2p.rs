@@ -1,0 +1,204 @@
+//! Peer-to-peer networking with rust-libp2p (DESIGN §4, docs/PROTOCOL.md):
+//! TCP + noise + yamux and QUIC between nodes, WebSocket and WebRTC-direct
+//! for browsers; Kademlia discovery, gossipsub for blocks and transactions,
+//! the request-response sync protocol, identify and ping.
+//!
+//! One task owns the libp2p swarm ([`event_loop`]); the rest of the node
+//! talks to it through [`Network`]: a channel of commands in, a watched
+//! [`NetworkView`] out. Blocks and transactions from peers go through the
+//! same [`Chain`] as everything else.
+//!
+//! - [`identity`]: the persisted peer id key and WebRTC certificate;
+//! - [`behaviour`]: the composed behaviour and the protocol names;
+//! - [`codec`]: the sync protocol's wire codec;
+//! - [`sync`]: headers-first sync as a state machine;
+//! - [`peers`]: scores and bans;
+//! - [`workers`]: tasks that call into the chain (connect blocks, submit
+//!   transactions, answer requests, publish what the chain accepted).
+
+pub mod behaviour;
+pub mod codec;
+mod event_loop;
+pub mod identity;
+pub mod peers;
+mod swarm;
+pub mod sync;
+mod workers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::chain::Chain;
+use crate::config::Config;
+
+/// A peer connected now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectedPeer {
+    /// Its peer id.
+    pub peer_id: PeerId,
+    /// The addresses of our connections to it, and the ones it listens on.
+    pub addrs: Vec<Multiaddr>,
+    /// Last ping round trip.
+    pub latency: Option<Duration>,
+}
+
+/// What the network looks like now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkView {
+    /// Full multiaddrs we listen on, with `/p2p/<peer id>` (and `/certhash/…`).
+    pub listen_addrs: Vec<Multiaddr>,
+    /// Connected peers.
+    pub peers: Vec<ConnectedPeer>,
+    /// Height of the best verified header.
+    pub header_height: u64,
+    /// Banned peers.
+    pub banned: usize,
+}
+
+/// Why a dial failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DialError {
+    /// The address cannot be dialled.
+    #[error("cannot dial {addr}: {reason}")]
+    Failed {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
+    /// The network task is gone.
+    #[error("the peer-to-peer layer is stopped")]
+    Stopped,
+}
+
+/// Requests to the network task.
+#[derive(Debug)]
+enum Command {
+    /// Dial an address; answered once the dial started (or failed to).
+    Dial(Multiaddr, oneshot::Sender<Result<(), String>>),
+    /// Stop the task.
+    Stop,
+}
+
+/// Handle of the running peer-to-peer layer.
+#[derive(Debug)]
+pub struct Network {
+    peer_id: PeerId,
+    peer_id_text: String,
+    commands: mpsc::Sender<Command>,
+    view: watch::Receiver<NetworkView>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Network {
+    /// Starts listening on `config.listen`, dials `config.bootstrap` and the
+    /// peers remembered in storage; returns once the listeners are up.
+    pub async fn start(config: &Config, chain: Arc<Chain>) -> anyhow::Result<Arc<Network>> {
+        // QUIC and WebRTC handshakes need one process-wide TLS provider;
+        // several crates enable both ring and aws-lc-rs.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let keypair = identity::load_or_create_keypair(&config.data_dir)?;
+        let certificate = identity::load_or_create_certificate(&config.data_dir)?;
+        let peer_id = keypair.public().to_peer_id();
+        let names = behaviour::ProtocolNames::for_network(chain.params().name)?;
+        let mut swarm = swarm::build(keypair, certificate, &names).await?;
+        let mut listeners = Vec::new();
+        for addr in &config.listen {
+            let addr: Multiaddr = addr
+                .parse()
+                .map_err(|error| anyhow::anyhow!("--listen {addr}: {error}"))?;
+            let id = swarm
+                .listen_on(addr.clone())
+                .map_err(|error| anyhow::anyhow!("cannot listen on {addr}: {error}"))?;
+            listeners.push((id, addr));
+        }
+        let mut bootstrap = Vec::new();
+        for addr in &config.bootstrap {
+            bootstrap.push(
+                addr.parse::<Multiaddr>()
+                    .map_err(|error| anyhow::anyhow!("--bootstrap {addr}: {error}"))?,
+            );
+        }
+        let listen_addrs = event_loop::wait_for_listeners(&mut swarm, &listeners).await?;
+        for addr in &listen_addrs {
+            tracing::info!("peer-to-peer listening on {addr}");
+        }
+        let (commands, receiver) = mpsc::channel(64);
+        let (view_sender, view) = watch::channel(NetworkView {
+            listen_addrs,
+            ..NetworkView::default()
+        });
+        let task =
+            event_loop::EventLoop::spawn(swarm, names, chain, receiver, view_sender, bootstrap)
+                .await?;
+        tracing::info!(%peer_id, "peer-to-peer layer started");
+        Ok(Arc::new(Network {
+            peer_id,
+            peer_id_text: peer_id.to_string(),
+            commands,
+            view,
+            task: std::sync::Mutex::new(Some(task)),
+        }))
+    }
+
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// This node's peer id, as text.
+    pub fn peer_id_text(&self) -> &str {
+        &self.peer_id_text
+    }
+
+    /// Number of connected peers.
+    pub fn peers_count(&self) -> usize {
+        self.view.borrow().peers.len()
+    }
+
+    /// The listen addresses, as text.
+    pub fn listen_addrs_text(&self) -> Vec<String> {
+        self.view
+            .borrow()
+            .listen_addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The current view: listen addresses and connected peers.
+    pub fn view(&self) -> NetworkView {
+        self.view.borrow().clone()
+    }
+
+    /// A receiver that sees every change of the view.
+    pub fn watch(&self) -> watch::Receiver<NetworkView> {
+        self.view.clone()
+    }
+
+    /// Dials `addr` (a multiaddr, with or without `/p2p/<peer id>`).
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), DialError> {
+        let (answer, answered) = oneshot::channel();
+        let text = addr.to_string();
+        self.commands
+            .send(Command::Dial(addr, answer))
+            .await
+            .map_err(|_| DialError::Stopped)?;
+        answered
+            .await
+            .map_err(|_| DialError::Stopped)?
+            .map_err(|reason| DialError::Failed { addr: text, reason })
+    }
+
+    /// Stops the network task and waits for it.
+    pub async fn stop(&self) {
+        let _ = self.commands.send(Command::Stop).await;
+        let task = self.task.lock().ok().and_then(|mut task| task.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

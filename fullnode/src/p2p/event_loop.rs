@@ -1,0 +1,760 @@
+//! The task that owns the swarm: turns swarm events, commands from the node
+//! and worker reports into sync steps, gossip and answers.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use blockchain_core::sync_message::{SyncRequest, SyncResponse};
+use blockchain_core::{Block, BlockHash, Decode, Transaction};
+use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, kad, ping};
+use tokio::sync::{mpsc, watch};
+
+use super::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
+use super::peers::{Misbehaviour, PeerBook};
+use super::sync::{Asked, Connected, SyncManager};
+use super::workers::{
+    self, BlockVerdict, Report, RequestWorkers, Source, TransactionWorkers, TxVerdict,
+};
+use super::{Command, ConnectedPeer, NetworkView};
+use crate::chain::{BlockOutcome, Chain};
+use crate::clock::now_ms;
+use crate::storage::StoredPeer;
+
+/// Peers we dial on our own (discovered by the DHT) until we have this many.
+const TARGET_PEERS: usize = 8;
+/// Housekeeping: score recovery, ban expiry, re-sync, DHT walk, view.
+const TICK: Duration = Duration::from_secs(5);
+/// Known peers redialled on start.
+const REDIAL_ON_START: u32 = 32;
+
+/// Waits until every listener reported its addresses (or failed).
+pub(super) async fn wait_for_listeners(
+    swarm: &mut Swarm<Behaviour>,
+    listeners: &[(ListenerId, Multiaddr)],
+) -> anyhow::Result<Vec<Multiaddr>> {
+    let peer_id = *swarm.local_peer_id();
+    let mut waiting: HashSet<ListenerId> = listeners.iter().map(|(id, _)| *id).collect();
+    let mut addrs = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !waiting.is_empty() {
+        let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .map_err(|_| anyhow::anyhow!("peer-to-peer listeners did not start in 10 s"))?;
+        match event {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                waiting.remove(&listener_id);
+                addrs.push(with_peer_id(address, peer_id));
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason: Err(error),
+                ..
+            } => {
+                let addr = listeners
+                    .iter()
+                    .find(|(id, _)| *id == listener_id)
+                    .map(|(_, addr)| addr.to_string())
+                    .unwrap_or_default();
+                anyhow::bail!("cannot listen on {addr}: {error}");
+            }
+            _ => {}
+        }
+    }
+    Ok(addrs)
+}
+
+/// `addr` ending in `/p2p/<peer_id>`.
+fn with_peer_id(mut addr: Multiaddr, peer_id: PeerId) -> Multiaddr {
+    if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+        addr.push(Protocol::P2p(peer_id));
+    }
+    addr
+}
+
+/// The peer id at the end of `addr`, and the address without it.
+fn split_peer_id(addr: &Multiaddr) -> (Option<PeerId>, Multiaddr) {
+    let mut addr = addr.clone();
+    match addr.iter().last() {
+        Some(Protocol::P2p(peer)) => {
+            addr.pop();
+            (Some(peer), addr)
+        }
+        _ => (None, addr),
+    }
+}
+
+pub(super) struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    names: ProtocolNames,
+    chain: Arc<Chain>,
+    commands: mpsc::Receiver<Command>,
+    view: watch::Sender<NetworkView>,
+    reports: mpsc::UnboundedReceiver<Report>,
+    report_sender: mpsc::UnboundedSender<Report>,
+    connector: mpsc::Sender<(Block, Source)>,
+    transactions: TransactionWorkers,
+    requests: RequestWorkers,
+    sync: SyncManager,
+    rebuilding_headers: bool,
+    catching_up: Arc<AtomicBool>,
+    asked: HashMap<OutboundRequestId, (PeerId, Asked)>,
+    book: PeerBook,
+    /// Connected peers: connection endpoints, listen addresses, latency.
+    connected: HashMap<PeerId, PeerInfo>,
+    last_progress_log: Instant,
+    ticks: u64,
+}
+
+#[derive(Debug, Default)]
+struct PeerInfo {
+    endpoints: Vec<Multiaddr>,
+    listen_addrs: Vec<Multiaddr>,
+    latency: Option<Duration>,
+    connections: usize,
+}
+
+impl EventLoop {
+    pub(super) async fn spawn(
+        swarm: Swarm<Behaviour>,
+        names: ProtocolNames,
+        chain: Arc<Chain>,
+        commands: mpsc::Receiver<Command>,
+        view: watch::Sender<NetworkView>,
+        bootstrap: Vec<Multiaddr>,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+        let (headers, tip) = workers::load_header_chain(&chain).await?;
+        let (report_sender, reports) = mpsc::unbounded_channel();
+        let catching_up = Arc::new(AtomicBool::new(false));
+        workers::spawn_publisher(
+            Arc::clone(&chain),
+            Arc::clone(&catching_up),
+            report_sender.clone(),
+        );
+        let known = chain
+            .storage()
+            .peers(REDIAL_ON_START)
+            .await
+            .unwrap_or_default();
+        let mut event_loop = EventLoop {
+            swarm,
+            names,
+            connector: workers::spawn_connector(Arc::clone(&chain), report_sender.clone()),
+            transactions: TransactionWorkers::new(Arc::clone(&chain), report_sender.clone()),
+            requests: RequestWorkers::new(Arc::clone(&chain), report_sender.clone()),
+            chain,
+            commands,
+            view,
+            reports,
+            report_sender,
+            sync: SyncManager::new(headers, tip),
+            rebuilding_headers: false,
+            catching_up,
+            asked: HashMap::new(),
+            book: PeerBook::default(),
+            connected: HashMap::new(),
+            last_progress_log: Instant::now(),
+            ticks: 0,
+        };
+        for addr in bootstrap {
+            event_loop.dial_addr(addr.clone(), true).ok();
+        }
+        for peer in known {
+            let Ok(peer_id) = peer.peer_id.parse::<PeerId>() else {
+                continue;
+            };
+            let addrs: Vec<Multiaddr> = peer.addrs.iter().filter_map(|a| a.parse().ok()).collect();
+            for addr in &addrs {
+                event_loop
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer_id, split_peer_id(addr).1);
+            }
+            if !addrs.is_empty() {
+                let options = DialOpts::peer_id(peer_id).addresses(addrs).build();
+                let _ = event_loop.swarm.dial(options);
+            }
+        }
+        Ok(tokio::spawn(event_loop.run()))
+    }
+
+    async fn run(mut self) {
+        let mut tick = tokio::time::interval(TICK);
+        let mut status = self.chain.watch_status();
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = self.commands.recv() => match command {
+                    Some(Command::Dial(addr, answer)) => {
+                        let _ = answer.send(self.dial_addr(addr, true));
+                    }
+                    Some(Command::Stop) | None => break,
+                },
+                Some(report) = self.reports.recv() => self.on_report(report),
+                changed = status.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let tip = status.borrow_and_update().clone();
+                    self.sync.set_chain_tip(tip.hash, tip.header.height);
+                    self.step_sync();
+                }
+                _ = tick.tick() => self.on_tick(),
+            }
+        }
+        tracing::info!("peer-to-peer layer stopped");
+    }
+
+    /// Dials `addr`; `remember` adds it to the DHT routing table too.
+    fn dial_addr(&mut self, addr: Multiaddr, remember: bool) -> Result<(), String> {
+        let (peer, bare) = split_peer_id(&addr);
+        if let Some(peer) = peer {
+            if self.book.is_banned(&peer) {
+                return Err(format!("peer {peer} is banned"));
+            }
+            if remember {
+                self.swarm.behaviour_mut().kad.add_address(&peer, bare);
+            }
+        }
+        self.swarm.dial(addr).map_err(|error| error.to_string())
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                let info = self.connected.entry(peer_id).or_default();
+                info.connections += 1;
+                let addr = endpoint.get_remote_address().clone();
+                if !info.endpoints.contains(&addr) {
+                    info.endpoints.push(addr);
+                }
+                tracing::debug!(%peer_id, "connected");
+                self.publish_view();
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 {
+                    self.connected.remove(&peer_id);
+                    self.sync.remove_peer(&peer_id);
+                    self.step_sync();
+                    tracing::debug!(%peer_id, "disconnected");
+                } else if let Some(info) = self.connected.get_mut(&peer_id) {
+                    info.connections = info.connections.saturating_sub(1);
+                }
+                self.publish_view();
+            }
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let addr = with_peer_id(address, *self.swarm.local_peer_id());
+                tracing::info!("peer-to-peer listening on {addr}");
+                self.view.send_modify(|view| {
+                    if !view.listen_addrs.contains(&addr) {
+                        view.listen_addrs.push(addr);
+                    }
+                });
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                let addr = with_peer_id(address, *self.swarm.local_peer_id());
+                self.view
+                    .send_modify(|view| view.listen_addrs.retain(|known| *known != addr));
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "dial failed");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                self.on_identified(peer_id, info);
+            }
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                result: Ok(rtt),
+                ..
+            }) => {
+                if let Some(info) = self.connected.get_mut(&peer) {
+                    info.latency = Some(rtt);
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::RoutingUpdated {
+                peer, addresses, ..
+            }) if !self.connected.contains_key(&peer)
+                && self.connected.len() < TARGET_PEERS
+                && !self.book.is_banned(&peer)
+                && peer != *self.swarm.local_peer_id() =>
+            {
+                tracing::debug!(%peer, "dialling a peer found in the DHT");
+                let options = DialOpts::peer_id(peer)
+                    .addresses(addresses.into_vec())
+                    .build();
+                let _ = self.swarm.dial(options);
+            }
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.on_gossip(propagation_source, message_id, message),
+            BehaviourEvent::Sync(event) => self.on_sync_event(event),
+            _ => {}
+        }
+    }
+
+    fn on_identified(&mut self, peer: PeerId, info: identify::Info) {
+        let kad = info.protocols.contains(&self.names.kad);
+        let sync = info.protocols.contains(&self.names.sync);
+        let listen: Vec<Multiaddr> = info
+            .listen_addrs
+            .into_iter()
+            .filter(|addr| !addr.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
+            .collect();
+        if kad {
+            let first = self
+                .connected
+                .get(&peer)
+                .is_none_or(|info| info.listen_addrs.is_empty());
+            let behaviour = self.swarm.behaviour_mut();
+            for addr in &listen {
+                behaviour.kad.add_address(&peer, addr.clone());
+            }
+            if first && self.connected.len() < TARGET_PEERS {
+                // A new DHT peer: look for our neighbours through it now.
+                let _ = behaviour.kad.bootstrap();
+            }
+        }
+        if let Some(entry) = self.connected.get_mut(&peer) {
+            entry.listen_addrs.clone_from(&listen);
+        }
+        if sync {
+            self.sync.add_peer(peer);
+            self.ask_headers(peer);
+            if !listen.is_empty() {
+                let stored = StoredPeer {
+                    peer_id: peer.to_string(),
+                    addrs: listen
+                        .iter()
+                        .map(|addr| with_peer_id(addr.clone(), peer).to_string())
+                        .collect(),
+                    last_seen_ms: now_ms(),
+                };
+                let chain = Arc::clone(&self.chain);
+                tokio::spawn(async move {
+                    if let Err(error) = chain.storage().save_peer(&stored).await {
+                        tracing::debug!(%error, "cannot remember a peer");
+                    }
+                });
+            }
+        }
+        self.publish_view();
+    }
+
+    fn ask_headers(&mut self, peer: PeerId) {
+        if self.rebuilding_headers {
+            return;
+        }
+        if let Some(request) = self.sync.headers_request(&peer) {
+            let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+            self.asked.insert(id, (peer, Asked::Headers));
+        }
+    }
+
+    fn on_gossip(
+        &mut self,
+        source: PeerId,
+        message_id: gossipsub::MessageId,
+        message: gossipsub::Message,
+    ) {
+        let report = |this: &mut Self, acceptance| {
+            this.swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&message_id, &source, acceptance);
+        };
+        let origin = Source::Gossip {
+            peer: source,
+            message_id: message_id.clone(),
+        };
+        if message.topic == self.names.blocks.hash() {
+            match Block::decode(&message.data) {
+                Ok(block) => {
+                    if self.connector.try_send((block, origin)).is_err() {
+                        report(self, gossipsub::MessageAcceptance::Ignore);
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(peer = %source, %error, "undecodable gossip block");
+                    report(self, gossipsub::MessageAcceptance::Reject);
+                    self.penalize(source, Misbehaviour::Garbage);
+                }
+            }
+        } else if message.topic == self.names.transactions.hash() {
+            match Transaction::decode(&message.data) {
+                Ok(transaction) => {
+                    if !self.transactions.submit(transaction, origin) {
+                        report(self, gossipsub::MessageAcceptance::Ignore);
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(peer = %source, %error, "undecodable gossip transaction");
+                    report(self, gossipsub::MessageAcceptance::Reject);
+                    self.penalize(source, Misbehaviour::Garbage);
+                }
+            }
+        } else {
+            report(self, gossipsub::MessageAcceptance::Ignore);
+        }
+    }
+
+    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                if let Some((channel, response)) = self.requests.answer(request, channel) {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, response);
+                }
+                let _ = peer;
+            }
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                let Some((_, asked)) = self.asked.remove(&request_id) else {
+                    return;
+                };
+                self.on_response(peer, asked, response);
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                let Some((_, asked)) = self.asked.remove(&request_id) else {
+                    return;
+                };
+                tracing::debug!(%peer, %error, "sync request failed");
+                match asked {
+                    Asked::Headers => self.sync.headers_failed(&peer),
+                    Asked::Blocks(hashes) => self.sync.blocks_failed(&peer, &hashes),
+                }
+                let fault = match error {
+                    request_response::OutboundFailure::Io(ref io)
+                        if io.kind() == std::io::ErrorKind::InvalidData =>
+                    {
+                        Some(Misbehaviour::Garbage)
+                    }
+                    request_response::OutboundFailure::Timeout => Some(Misbehaviour::Unresponsive),
+                    _ => None,
+                };
+                if let Some(fault) = fault {
+                    self.penalize(peer, fault);
+                }
+                self.step_sync();
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let request_response::InboundFailure::Io(io) = &error
+                    && io.kind() == std::io::ErrorKind::InvalidData
+                {
+                    tracing::debug!(%peer, %error, "garbage sync request");
+                    self.penalize(peer, Misbehaviour::Garbage);
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_response(&mut self, peer: PeerId, asked: Asked, response: SyncResponse) {
+        match (asked, response) {
+            (Asked::Headers, SyncResponse::Headers(headers)) => {
+                match self.sync.on_headers(&peer, &headers, now_ms()) {
+                    Ok(more) => {
+                        if more {
+                            self.ask_headers(peer);
+                        }
+                    }
+                    Err(fault) => self.penalize(peer, fault),
+                }
+            }
+            (Asked::Blocks(hashes), SyncResponse::Blocks(blocks)) => {
+                if let Err(fault) = self.sync.on_blocks(&peer, &hashes, blocks) {
+                    self.penalize(peer, fault);
+                }
+            }
+            (asked, SyncResponse::Error(text)) => {
+                tracing::debug!(%peer, %text, "peer could not answer");
+                match asked {
+                    Asked::Headers => self.sync.headers_failed(&peer),
+                    Asked::Blocks(hashes) => self.sync.blocks_failed(&peer, &hashes),
+                }
+            }
+            (asked, _) => {
+                match asked {
+                    Asked::Headers => self.sync.headers_failed(&peer),
+                    Asked::Blocks(hashes) => self.sync.blocks_failed(&peer, &hashes),
+                }
+                self.penalize(peer, Misbehaviour::Garbage);
+            }
+        }
+        self.step_sync();
+    }
+
+    /// Sends block requests and hands downloaded blocks to the connector.
+    fn step_sync(&mut self) {
+        if self.rebuilding_headers {
+            return;
+        }
+        for (block, peer) in self.sync.ready_to_connect() {
+            let hash = block.hash();
+            if self
+                .connector
+                .try_send((block, Source::Sync(peer)))
+                .is_err()
+            {
+                self.sync.on_connected(&hash, Connected::NotStored);
+            }
+        }
+        for (peer, request, hashes) in self.sync.block_requests() {
+            let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+            self.asked.insert(id, (peer, Asked::Blocks(hashes)));
+        }
+        let catching_up = self.sync.is_catching_up();
+        let was_catching_up = self.catching_up.swap(catching_up, Ordering::Relaxed);
+        if was_catching_up && !catching_up {
+            tracing::info!(height = self.sync.chain_height(), "synced with the network");
+        }
+        if catching_up
+            && (!was_catching_up || self.last_progress_log.elapsed() >= Duration::from_secs(5))
+        {
+            self.last_progress_log = Instant::now();
+            let (height, target) = (self.sync.chain_height(), self.sync.header_height());
+            tracing::info!(
+                height,
+                target,
+                "syncing: block {height} of {target} ({:.1}%), {} blocks downloading, {} peers",
+                height as f64 * 100.0 / target.max(1) as f64,
+                self.sync.pending_blocks(),
+                self.connected.len(),
+            );
+        }
+    }
+
+    fn on_report(&mut self, report: Report) {
+        match report {
+            Report::Block {
+                hash,
+                header,
+                source,
+                verdict,
+            } => self.on_block_verdict(hash, header, source, verdict),
+            Report::Transaction { source, verdict } => {
+                let acceptance = match &verdict {
+                    TxVerdict::Accepted => gossipsub::MessageAcceptance::Accept,
+                    TxVerdict::Invalid(_) => gossipsub::MessageAcceptance::Reject,
+                    TxVerdict::Ignored => gossipsub::MessageAcceptance::Ignore,
+                };
+                if let Source::Gossip { peer, message_id } = &source {
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(message_id, peer, acceptance);
+                }
+                if let TxVerdict::Invalid(reason) = verdict {
+                    tracing::debug!(peer = %source.peer(), %reason, "invalid gossip transaction");
+                    self.penalize(source.peer(), Misbehaviour::InvalidTransaction);
+                }
+            }
+            Report::Publish {
+                block,
+                bytes,
+                header,
+            } => {
+                if let Some(header) = header {
+                    self.sync.add_known_header(&header, now_ms());
+                }
+                let topic = if block {
+                    self.names.blocks.clone()
+                } else {
+                    self.names.transactions.clone()
+                };
+                match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                    Ok(_)
+                    | Err(gossipsub::PublishError::Duplicate)
+                    | Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+                    Err(error) => tracing::debug!(%error, "cannot publish"),
+                }
+            }
+            Report::Respond { channel, response } => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+            }
+            Report::HeadersRebuilt(headers, tip) => {
+                self.rebuilding_headers = false;
+                self.sync.reset_headers(*headers, tip);
+                for peer in self.sync.peers() {
+                    self.ask_headers(peer);
+                }
+            }
+        }
+    }
+
+    fn on_block_verdict(
+        &mut self,
+        hash: BlockHash,
+        header: blockchain_core::Header,
+        source: Source,
+        verdict: BlockVerdict,
+    ) {
+        let from_sync = matches!(source, Source::Sync(_));
+        let connected = match &verdict {
+            BlockVerdict::Accepted(_) | BlockVerdict::Duplicate => Connected::Stored,
+            BlockVerdict::Invalid(_) => Connected::Invalid,
+            BlockVerdict::UnknownParent | BlockVerdict::Failed(_) => Connected::NotStored,
+        };
+        let acceptance = match &verdict {
+            BlockVerdict::Accepted(_) => gossipsub::MessageAcceptance::Accept,
+            BlockVerdict::Invalid(_) => gossipsub::MessageAcceptance::Reject,
+            _ => gossipsub::MessageAcceptance::Ignore,
+        };
+        if let Source::Gossip { peer, message_id } = &source {
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(message_id, peer, acceptance);
+        }
+        match verdict {
+            BlockVerdict::Accepted(outcome) => {
+                self.sync.add_known_header(&header, now_ms());
+                if outcome == BlockOutcome::NewTip {
+                    self.sync.set_chain_tip(hash, header.height);
+                }
+            }
+            BlockVerdict::Duplicate => {}
+            BlockVerdict::UnknownParent => {
+                // The sender has blocks we lack: catch up from it.
+                let peer = source.peer();
+                self.sync.add_peer(peer);
+                self.ask_headers(peer);
+            }
+            BlockVerdict::Invalid(reason) => {
+                tracing::info!(peer = %source.peer(), block = %hash, %reason, "invalid block from peer");
+                self.penalize(source.peer(), Misbehaviour::InvalidBlock);
+                if from_sync {
+                    // Drop the branch it was on: rebuild the header chain from ours.
+                    self.rebuilding_headers = true;
+                    workers::rebuild_headers(Arc::clone(&self.chain), self.report_sender.clone());
+                }
+            }
+            BlockVerdict::Failed(reason) => {
+                tracing::warn!(block = %hash, %reason, "could not store a block");
+            }
+        }
+        if from_sync {
+            self.sync.on_connected(&hash, connected);
+        }
+        self.step_sync();
+    }
+
+    fn penalize(&mut self, peer: PeerId, what: Misbehaviour) {
+        if self.book.penalize(peer, what, Instant::now()) {
+            tracing::warn!(%peer, reason = ?what, "banning peer for {} s", super::peers::BAN_DURATION.as_secs());
+            let behaviour = self.swarm.behaviour_mut();
+            behaviour.blocked.block_peer(peer);
+            behaviour.gossipsub.blacklist_peer(&peer);
+            behaviour.kad.remove_peer(&peer);
+            self.sync.remove_peer(&peer);
+            self.publish_view();
+        }
+    }
+
+    fn on_tick(&mut self) {
+        for peer in self.book.tick(Instant::now()) {
+            tracing::info!(%peer, "ban ended");
+            let behaviour = self.swarm.behaviour_mut();
+            behaviour.blocked.unblock_peer(peer);
+            behaviour.gossipsub.remove_blacklisted_peer(&peer);
+        }
+        // Catch anything gossip missed: ask one peer for headers each tick.
+        let peers = self.sync.peers();
+        if !peers.is_empty() {
+            let pick = peers[(now_ms() / TICK.as_millis() as u64) as usize % peers.len()];
+            self.ask_headers(pick);
+        }
+        if self.connected.len() < TARGET_PEERS && !self.connected.is_empty() {
+            // A random walk (and, every minute, a bootstrap) finds more peers.
+            let kad = &mut self.swarm.behaviour_mut().kad;
+            kad.get_closest_peers(PeerId::random());
+            if self.ticks.is_multiple_of(12) {
+                let _ = kad.bootstrap();
+            }
+        }
+        self.ticks += 1;
+        self.step_sync();
+        self.publish_view();
+    }
+
+    fn publish_view(&mut self) {
+        let peers = self
+            .connected
+            .iter()
+            .map(|(peer, info)| {
+                let mut addrs = info.endpoints.clone();
+                for addr in &info.listen_addrs {
+                    if !addrs.contains(addr) {
+                        addrs.push(addr.clone());
+                    }
+                }
+                ConnectedPeer {
+                    peer_id: *peer,
+                    addrs,
+                    latency: info.latency,
+                }
+            })
+            .collect();
+        let header_height = self.sync.header_height();
+        let banned = self.book.banned_count();
+        self.view.send_if_modified(|view| {
+            let changed =
+                view.peers != peers || view.header_height != header_height || view.banned != banned;
+            view.peers = peers;
+            view.header_height = header_height;
+            view.banned = banned;
+            changed
+        });
+    }
+}

@@ -1,0 +1,138 @@
+//! Peer reputation: misbehaviour lowers a peer's score; at the ban
+//! threshold it is disconnected and refused for [`BAN_DURATION`]. Scores
+//! recover slowly, so an honest peer that once sent a stale block is not
+//! punished forever.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use libp2p::PeerId;
+
+/// How long a banned peer is refused.
+pub const BAN_DURATION: Duration = Duration::from_secs(600);
+/// Score at or below which a peer is banned.
+pub const BAN_THRESHOLD: i32 = -100;
+
+/// What a peer did wrong, and what it costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehaviour {
+    /// Bytes that do not decode (gossip or sync).
+    Garbage,
+    /// A header that breaks a consensus rule.
+    InvalidHeader,
+    /// A block that breaks a consensus rule.
+    InvalidBlock,
+    /// A transaction with a bad signature or key.
+    InvalidTransaction,
+    /// Headers that do not connect or repeat, blocks that were not asked for.
+    Unhelpful,
+    /// A request that timed out or failed.
+    Unresponsive,
+}
+
+impl Misbehaviour {
+    /// The score it costs.
+    pub fn penalty(self) -> i32 {
+        match self {
+            Self::Garbage | Self::InvalidHeader | Self::InvalidBlock => 100,
+            Self::InvalidTransaction => 20,
+            Self::Unhelpful => 10,
+            Self::Unresponsive => 5,
+        }
+    }
+}
+
+/// Scores and bans.
+#[derive(Debug, Default)]
+pub struct PeerBook {
+    scores: HashMap<PeerId, i32>,
+    banned: HashMap<PeerId, Instant>,
+}
+
+impl PeerBook {
+    /// Records misbehaviour; true when the peer is now banned (it was not before).
+    pub fn penalize(&mut self, peer: PeerId, what: Misbehaviour, now: Instant) -> bool {
+        if self.banned.contains_key(&peer) {
+            return false;
+        }
+        let score = self.scores.entry(peer).or_insert(0);
+        *score = score.saturating_sub(what.penalty());
+        if *score <= BAN_THRESHOLD {
+            self.scores.remove(&peer);
+            self.banned.insert(peer, now + BAN_DURATION);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether `peer` is banned now.
+    pub fn is_banned(&self, peer: &PeerId) -> bool {
+        self.banned.contains_key(peer)
+    }
+
+    /// Moves every score one step towards zero and ends expired bans; returns
+    /// the peers whose ban ended.
+    pub fn tick(&mut self, now: Instant) -> Vec<PeerId> {
+        self.scores.retain(|_, score| {
+            *score = (*score + 1).min(0);
+            *score < 0
+        });
+        let expired: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in &expired {
+            self.banned.remove(peer);
+        }
+        expired
+    }
+
+    /// The score of `peer` (0 for a peer with a clean record).
+    pub fn score(&self, peer: &PeerId) -> i32 {
+        self.scores.get(peer).copied().unwrap_or(0)
+    }
+
+    /// Number of banned peers.
+    pub fn banned_count(&self) -> usize {
+        self.banned.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_invalid_block_bans_and_the_ban_expires() {
+        let mut book = PeerBook::default();
+        let peer = PeerId::random();
+        let now = Instant::now();
+        assert!(book.penalize(peer, Misbehaviour::InvalidBlock, now));
+        assert!(book.is_banned(&peer));
+        assert!(
+            !book.penalize(peer, Misbehaviour::InvalidBlock, now),
+            "already banned"
+        );
+        assert!(book.tick(now + Duration::from_secs(1)).is_empty());
+        assert_eq!(book.tick(now + BAN_DURATION), vec![peer]);
+        assert!(!book.is_banned(&peer));
+    }
+
+    #[test]
+    fn small_faults_add_up_and_scores_recover() {
+        let mut book = PeerBook::default();
+        let peer = PeerId::random();
+        let now = Instant::now();
+        for _ in 0..9 {
+            assert!(!book.penalize(peer, Misbehaviour::Unhelpful, now));
+        }
+        assert_eq!(book.score(&peer), -90);
+        book.tick(now);
+        assert_eq!(book.score(&peer), -89);
+        assert!(!book.penalize(peer, Misbehaviour::Unhelpful, now));
+        assert!(book.penalize(peer, Misbehaviour::Unresponsive, now));
+    }
+}

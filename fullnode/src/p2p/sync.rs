@@ -1,0 +1,394 @@
+//! Headers-first sync, as a state machine without I/O: the network task
+//! feeds it what peers answered and sends the requests it asks for.
+//!
+//! 1. Ask every new peer for headers after our locator; verify them with the
+//!    core's [`HeaderChain`] (proof of work, ASERT, time rules); keep asking
+//!    while a peer sends full batches.
+//! 2. Download the bodies along the most-work header chain, in batches of
+//!    [`MAX_BLOCKS`], spread over every peer known to have them, a few
+//!    requests in flight per peer, inside a window above our tip.
+//! 3. Hand blocks to the connector strictly in height order; the chain owner
+//!    connects them (and reorganises when a branch has more work).
+
+use std::collections::{HashMap, HashSet};
+
+use blockchain_core::header_chain::HeaderChain;
+use blockchain_core::sync_message::{MAX_BLOCKS, MAX_HEADERS, SyncRequest};
+use blockchain_core::{Block, BlockHash, Header};
+use libp2p::PeerId;
+
+use super::peers::Misbehaviour;
+
+/// Blocks above the connected tip that may be downloading or waiting.
+pub const DOWNLOAD_WINDOW: u64 = 1024;
+/// Block requests in flight to one peer.
+pub const REQUESTS_PER_PEER: usize = 3;
+
+/// What the chain owner did with a block handed to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connected {
+    /// Stored (or already stored).
+    Stored,
+    /// It breaks a rule.
+    Invalid,
+    /// Not stored, for another reason.
+    NotStored,
+}
+
+/// What one outstanding request asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// Headers after our locator.
+    Headers,
+    /// These blocks.
+    Blocks(Vec<BlockHash>),
+}
+
+#[derive(Debug, Default)]
+struct PeerState {
+    /// Height of the highest header this peer showed us.
+    best_height: u64,
+    headers_in_flight: bool,
+    block_requests: usize,
+}
+
+/// The sync state.
+#[derive(Debug)]
+pub struct SyncManager {
+    headers: HeaderChain,
+    peers: HashMap<PeerId, PeerState>,
+    /// Blocks requested, by hash → the peer asked.
+    in_flight: HashMap<BlockHash, PeerId>,
+    /// Blocks downloaded and not yet handed to the connector, with their sender.
+    received: HashMap<BlockHash, (Block, PeerId)>,
+    /// Blocks with the connector, not yet reported back.
+    connecting: HashSet<BlockHash>,
+    /// The last block handed to the connector (on the best header chain).
+    cursor: Option<(BlockHash, u64)>,
+    /// The chain owner's tip.
+    chain_tip: (BlockHash, u64),
+    /// Blocks that failed validation: not asked for again until the header
+    /// chain is rebuilt. Only until then: a peer can forge the body of a
+    /// valid block (txids leave the signatures out), so one bad copy does not
+    /// make the hash invalid; the chain owner remembers blocks it found
+    /// invalid itself.
+    invalid: HashSet<BlockHash>,
+}
+
+impl SyncManager {
+    /// Sync state over `headers` (the chain owner's best chain) with the chain at `chain_tip`.
+    pub fn new(headers: HeaderChain, chain_tip: (BlockHash, u64)) -> Self {
+        Self {
+            headers,
+            peers: HashMap::new(),
+            in_flight: HashMap::new(),
+            received: HashMap::new(),
+            connecting: HashSet::new(),
+            cursor: None,
+            chain_tip,
+            invalid: HashSet::new(),
+        }
+    }
+
+    /// Replaces the header chain (after a block failed validation, the
+    /// branch it was on is dropped by rebuilding from the chain owner).
+    pub fn reset_headers(&mut self, headers: HeaderChain, chain_tip: (BlockHash, u64)) {
+        self.headers = headers;
+        self.chain_tip = chain_tip;
+        self.cursor = None;
+        self.received.clear();
+        self.invalid.clear();
+        for peer in self.peers.values_mut() {
+            peer.best_height = 0;
+        }
+    }
+
+    /// Height of the best verified header.
+    pub fn header_height(&self) -> u64 {
+        self.headers.height()
+    }
+
+    /// Height of the chain owner's tip.
+    pub fn chain_height(&self) -> u64 {
+        self.chain_tip.1
+    }
+
+    /// Whether we are more than a block behind the best header we know.
+    pub fn is_catching_up(&self) -> bool {
+        self.headers.height() > self.chain_tip.1 + 1
+    }
+
+    /// A peer connected (or became able to sync).
+    pub fn add_peer(&mut self, peer: PeerId) {
+        self.peers.entry(peer).or_default();
+    }
+
+    /// A peer left: what it had in flight is asked elsewhere.
+    pub fn remove_peer(&mut self, peer: &PeerId) {
+        self.peers.remove(peer);
+        self.in_flight.retain(|_, asked| asked != peer);
+    }
+
+    /// The headers request to send `peer` now, unless one is in flight.
+    pub fn headers_request(&mut self, peer: &PeerId) -> Option<SyncRequest> {
+        let state = self.peers.get_mut(peer)?;
+        if state.headers_in_flight {
+            return None;
+        }
+        state.headers_in_flight = true;
+        Some(SyncRequest::GetHeaders {
+            locator: self.headers.locator(),
+            max: MAX_HEADERS as u32,
+        })
+    }
+
+    /// Peers to ask for headers (all, when we heard of a block we cannot place).
+    pub fn peers(&self) -> Vec<PeerId> {
+        self.peers.keys().copied().collect()
+    }
+
+    /// A block header learned outside sync (gossip, our own miner).
+    pub fn add_known_header(&mut self, header: &Header, now_ms: u64) {
+        let _ = self
+            .headers
+            .accept_headers(core::slice::from_ref(header), now_ms);
+    }
+
+    /// `peer` answered a headers request. Ok(true): it sent a full batch, ask again.
+    pub fn on_headers(
+        &mut self,
+        peer: &PeerId,
+        headers: &[Header],
+        now_ms: u64,
+    ) -> Result<bool, Misbehaviour> {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.headers_in_flight = false;
+        }
+        if headers.len() > MAX_HEADERS {
+            return Err(Misbehaviour::Garbage);
+        }
+        let Some(last) = headers.last() else {
+            return Ok(false);
+        };
+        if headers
+            .windows(2)
+            .any(|pair| pair[1].prev_hash != pair[0].hash())
+        {
+            return Err(Misbehaviour::Unhelpful);
+        }
+        match self.headers.accept_headers(headers, now_ms) {
+            Ok(update) => {
+                if let Some(state) = self.peers.get_mut(peer) {
+                    state.best_height = state.best_height.max(last.height);
+                }
+                if update.added == 0 && headers.len() == MAX_HEADERS {
+                    // A full batch we already had: the peer is not following our locator.
+                    return Err(Misbehaviour::Unhelpful);
+                }
+                Ok(headers.len() == MAX_HEADERS)
+            }
+            Err(error) => {
+                tracing::debug!(%peer, %error, "headers refused");
+                Err(match error.error {
+                    blockchain_core::header::HeaderError::UnknownParent { .. } => {
+                        Misbehaviour::Unhelpful
+                    }
+                    _ => Misbehaviour::InvalidHeader,
+                })
+            }
+        }
+    }
+
+    /// A headers request failed (timeout, closed): it may be sent again.
+    pub fn headers_failed(&mut self, peer: &PeerId) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.headers_in_flight = false;
+        }
+    }
+
+    /// Height of the last block the best header chain shares with the chain owner's tip.
+    fn fork_height(&self) -> u64 {
+        let (mut hash, height) = self.chain_tip;
+        if self.headers.is_on_best_chain(&hash) {
+            return height;
+        }
+        while let Some(header) = self.headers.get(&hash) {
+            if self.headers.is_on_best_chain(&hash) {
+                return header.height;
+            }
+            hash = header.prev_hash;
+        }
+        0
+    }
+
+    /// Where handing blocks to the connector continues from.
+    fn cursor(&mut self) -> (BlockHash, u64) {
+        match self.cursor {
+            Some((hash, height)) if self.headers.is_on_best_chain(&hash) => (hash, height),
+            _ => {
+                let height = self.fork_height();
+                let hash = self
+                    .headers
+                    .header_at(height)
+                    .map_or(self.chain_tip.0, Header::hash);
+                self.cursor = Some((hash, height));
+                (hash, height)
+            }
+        }
+    }
+
+    /// Block requests to send now: (peer, request, the hashes asked).
+    pub fn block_requests(&mut self) -> Vec<(PeerId, SyncRequest, Vec<BlockHash>)> {
+        let (_, from) = self.cursor();
+        let top = self
+            .headers
+            .height()
+            .min(self.chain_tip.1.max(from) + DOWNLOAD_WINDOW);
+        let mut wanted: Vec<(u64, BlockHash)> = Vec::new();
+        for height in (from + 1)..=top {
+            let Some(header) = self.headers.header_at(height) else {
+                break;
+            };
+            let hash = header.hash();
+            if self.invalid.contains(&hash) {
+                break;
+            }
+            if self.in_flight.contains_key(&hash)
+                || self.received.contains_key(&hash)
+                || self.connecting.contains(&hash)
+            {
+                continue;
+            }
+            wanted.push((height, hash));
+        }
+        let mut requests = Vec::new();
+        let mut wanted = wanted.into_iter().peekable();
+        let mut peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        // Spread batches: least busy peers first.
+        peers.sort_by_key(|peer| self.peers[peer].block_requests);
+        'batches: while wanted.peek().is_some() {
+            let mut assigned = false;
+            for peer in &peers {
+                let Some(&(first_height, _)) = wanted.peek() else {
+                    break 'batches;
+                };
+                let state = self.peers.get_mut(peer).expect("listed peer");
+                if state.block_requests >= REQUESTS_PER_PEER || state.best_height < first_height {
+                    continue;
+                }
+                let mut hashes = Vec::new();
+                while hashes.len() < MAX_BLOCKS {
+                    match wanted.peek() {
+                        Some(&(height, hash)) if height <= state.best_height => {
+                            hashes.push(hash);
+                            wanted.next();
+                        }
+                        _ => break,
+                    }
+                }
+                state.block_requests += 1;
+                for hash in &hashes {
+                    self.in_flight.insert(*hash, *peer);
+                }
+                requests.push((
+                    *peer,
+                    SyncRequest::GetBlocks {
+                        hashes: hashes.clone(),
+                    },
+                    hashes,
+                ));
+                assigned = true;
+            }
+            if !assigned {
+                break;
+            }
+        }
+        requests
+    }
+
+    /// `peer` answered a blocks request for `asked`.
+    pub fn on_blocks(
+        &mut self,
+        peer: &PeerId,
+        asked: &[BlockHash],
+        blocks: Vec<Block>,
+    ) -> Result<(), Misbehaviour> {
+        self.request_done(peer, asked);
+        let asked: HashSet<&BlockHash> = asked.iter().collect();
+        let mut fault = Ok(());
+        for block in blocks {
+            let hash = block.hash();
+            if !asked.contains(&hash) {
+                fault = Err(Misbehaviour::Unhelpful);
+                continue;
+            }
+            if self.connecting.contains(&hash) {
+                continue;
+            }
+            self.received.insert(hash, (block, *peer));
+        }
+        fault
+    }
+
+    /// A blocks request ended without blocks (timeout, refused).
+    pub fn blocks_failed(&mut self, peer: &PeerId, asked: &[BlockHash]) {
+        self.request_done(peer, asked);
+    }
+
+    fn request_done(&mut self, peer: &PeerId, asked: &[BlockHash]) {
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.block_requests = state.block_requests.saturating_sub(1);
+        }
+        for hash in asked {
+            if self.in_flight.get(hash) == Some(peer) {
+                self.in_flight.remove(hash);
+            }
+        }
+    }
+
+    /// Downloaded blocks that are next in height order, to connect now.
+    pub fn ready_to_connect(&mut self) -> Vec<(Block, PeerId)> {
+        let (_, mut height) = self.cursor();
+        let mut ready = Vec::new();
+        while let Some(header) = self.headers.header_at(height + 1) {
+            let hash = header.hash();
+            let Some(entry) = self.received.remove(&hash) else {
+                break;
+            };
+            self.connecting.insert(hash);
+            height += 1;
+            self.cursor = Some((hash, height));
+            ready.push(entry);
+        }
+        ready
+    }
+
+    /// The connector finished a block.
+    pub fn on_connected(&mut self, hash: &BlockHash, result: Connected) {
+        self.connecting.remove(hash);
+        match result {
+            Connected::Stored => {}
+            Connected::Invalid => {
+                self.invalid.insert(*hash);
+                self.cursor = None;
+                self.received.clear();
+            }
+            // Not stored (database trouble, a parent missing): continue from
+            // the chain owner's tip; what was handed on is fetched again.
+            Connected::NotStored => self.cursor = None,
+        }
+    }
+
+    /// The chain owner's tip moved.
+    pub fn set_chain_tip(&mut self, hash: BlockHash, height: u64) {
+        self.chain_tip = (hash, height);
+    }
+
+    /// Blocks downloaded or in flight (for progress logs).
+    pub fn pending_blocks(&self) -> usize {
+        self.in_flight.len() + self.received.len() + self.connecting.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;

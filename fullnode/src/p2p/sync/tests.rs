@@ -1,0 +1,238 @@
+use blockchain_core::header::check_proof_of_work;
+use blockchain_core::params::REGTEST;
+use blockchain_core::{Block, Header, MerkleHash};
+
+use super::*;
+
+/// Regtest headers on top of `parent` (valid proof of work, empty blocks).
+fn headers_after(parent: &Header, count: usize, salt: u64) -> Vec<Header> {
+    let mut out = Vec::new();
+    let mut parent = *parent;
+    for _ in 0..count {
+        let mut header = Header {
+            version: 1,
+            height: parent.height + 1,
+            prev_hash: parent.hash(),
+            merkle_root: MerkleHash([salt as u8; 32]),
+            state_root: MerkleHash::ZERO,
+            time: parent.time + 1000,
+            bits: REGTEST.genesis_bits,
+            nonce: 0,
+        };
+        while check_proof_of_work(&REGTEST, &header.hash(), header.bits).is_err() {
+            header.nonce += 1;
+        }
+        out.push(header);
+        parent = header;
+    }
+    out
+}
+
+fn block(header: Header) -> Block {
+    Block {
+        header,
+        transactions: Vec::new(),
+    }
+}
+
+const NOW: u64 = u64::MAX / 2;
+
+fn manager() -> SyncManager {
+    let genesis = REGTEST.genesis_header();
+    SyncManager::new(HeaderChain::new(&REGTEST), (genesis.hash(), 0))
+}
+
+#[test]
+fn headers_then_blocks_from_several_peers_in_height_order() {
+    let mut sync = manager();
+    let (a, b) = (PeerId::random(), PeerId::random());
+    sync.add_peer(a);
+    sync.add_peer(b);
+    assert!(matches!(
+        sync.headers_request(&a),
+        Some(SyncRequest::GetHeaders { .. })
+    ));
+    assert_eq!(
+        sync.headers_request(&a),
+        None,
+        "one headers request at a time"
+    );
+    let headers = headers_after(&REGTEST.genesis_header(), 40, 1);
+    assert_eq!(sync.on_headers(&a, &headers, NOW), Ok(false));
+    sync.headers_request(&b);
+    assert_eq!(sync.on_headers(&b, &headers, NOW), Ok(false));
+    assert!(sync.is_catching_up());
+
+    let requests = sync.block_requests();
+    let peers: HashSet<PeerId> = requests.iter().map(|(peer, ..)| *peer).collect();
+    assert_eq!(peers.len(), 2, "both peers get work");
+    let asked: usize = requests.iter().map(|(_, _, hashes)| hashes.len()).sum();
+    assert_eq!(asked, 40);
+    assert!(
+        requests
+            .iter()
+            .all(|(_, _, hashes)| hashes.len() <= MAX_BLOCKS)
+    );
+    assert!(sync.block_requests().is_empty(), "nothing is asked twice");
+
+    // Answers arrive out of order: nothing connects until the first batch is in.
+    let mut answers: Vec<_> = requests.into_iter().collect();
+    let first = answers.remove(0);
+    for (peer, _, hashes) in &answers {
+        let blocks = headers
+            .iter()
+            .filter(|header| hashes.contains(&header.hash()))
+            .map(|header| block(*header))
+            .collect();
+        sync.on_blocks(peer, hashes, blocks).expect("asked for");
+    }
+    assert!(sync.ready_to_connect().is_empty());
+    let (peer, _, hashes) = first;
+    let blocks = hashes
+        .iter()
+        .map(|hash| block(*headers.iter().find(|h| h.hash() == *hash).expect("known")))
+        .collect();
+    sync.on_blocks(&peer, &hashes, blocks).expect("asked for");
+    let ready = sync.ready_to_connect();
+    let heights: Vec<u64> = ready.iter().map(|(block, _)| block.header.height).collect();
+    assert_eq!(heights, (1..=40).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_full_batch_asks_for_more_and_invalid_headers_are_refused() {
+    let mut sync = manager();
+    let peer = PeerId::random();
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let headers = headers_after(&REGTEST.genesis_header(), MAX_HEADERS, 2);
+    assert_eq!(sync.on_headers(&peer, &headers, NOW), Ok(true));
+    assert_eq!(
+        sync.on_headers(&peer, &headers, NOW),
+        Err(Misbehaviour::Unhelpful),
+        "the same full batch again is no help"
+    );
+
+    let mut broken = headers_after(&headers[MAX_HEADERS - 1], 1, 2);
+    while check_proof_of_work(&REGTEST, &broken[0].hash(), broken[0].bits).is_ok() {
+        broken[0].nonce += 1;
+    }
+    assert_eq!(
+        sync.on_headers(&peer, &broken, NOW),
+        Err(Misbehaviour::InvalidHeader)
+    );
+    let elsewhere = headers_after(&REGTEST.genesis_header(), 2, 9);
+    assert_eq!(
+        sync.on_headers(&peer, &elsewhere[1..], NOW),
+        Err(Misbehaviour::Unhelpful),
+        "headers that do not connect"
+    );
+}
+
+#[test]
+fn unsolicited_blocks_are_refused_and_failed_requests_are_asked_again() {
+    let mut sync = manager();
+    let peer = PeerId::random();
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let headers = headers_after(&REGTEST.genesis_header(), 5, 3);
+    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    let requests = sync.block_requests();
+    assert_eq!(requests.len(), 1);
+    let (_, _, hashes) = &requests[0];
+    let stranger = headers_after(&REGTEST.genesis_header(), 1, 4)[0];
+    assert_eq!(
+        sync.on_blocks(&peer, hashes, vec![block(stranger)]),
+        Err(Misbehaviour::Unhelpful)
+    );
+    // Nothing it sent was asked for: the same blocks are asked again.
+    let again = sync.block_requests();
+    assert_eq!(again.len(), 1);
+    assert_eq!(&again[0].2, hashes);
+    sync.blocks_failed(&peer, &again[0].2);
+    assert_eq!(sync.block_requests().len(), 1);
+}
+
+#[test]
+fn an_invalid_block_stops_downloads_on_its_branch() {
+    let mut sync = manager();
+    let peer = PeerId::random();
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let headers = headers_after(&REGTEST.genesis_header(), 3, 5);
+    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    let (_, _, hashes) = sync.block_requests().remove(0);
+    let blocks = headers.iter().map(|h| block(*h)).collect();
+    sync.on_blocks(&peer, &hashes, blocks).expect("asked");
+    let ready = sync.ready_to_connect();
+    assert_eq!(ready.len(), 3);
+    sync.on_connected(&headers[0].hash(), Connected::Invalid);
+    assert!(
+        sync.block_requests().is_empty(),
+        "the invalid block is not asked for again"
+    );
+}
+
+#[test]
+fn a_block_that_was_not_stored_is_fetched_again() {
+    let mut sync = manager();
+    let peer = PeerId::random();
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let headers = headers_after(&REGTEST.genesis_header(), 3, 7);
+    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    let (_, _, hashes) = sync.block_requests().remove(0);
+    let blocks = headers.iter().map(|h| block(*h)).collect();
+    sync.on_blocks(&peer, &hashes, blocks).expect("asked");
+    assert_eq!(sync.ready_to_connect().len(), 3);
+    sync.on_connected(&headers[0].hash(), Connected::NotStored);
+    sync.on_connected(&headers[1].hash(), Connected::Stored);
+    sync.on_connected(&headers[2].hash(), Connected::Stored);
+    let again = sync.block_requests();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].2, hashes, "everything above the chain's tip again");
+}
+
+#[test]
+fn a_block_refused_once_is_asked_again_after_the_headers_are_rebuilt() {
+    let mut sync = manager();
+    let (forger, honest) = (PeerId::random(), PeerId::random());
+    sync.add_peer(forger);
+    sync.headers_request(&forger);
+    let headers = headers_after(&REGTEST.genesis_header(), 3, 7);
+    sync.on_headers(&forger, &headers, NOW).expect("valid");
+    let (_, _, hashes) = sync.block_requests().remove(0);
+    let forged = headers.iter().map(|h| block(*h)).collect();
+    sync.on_blocks(&forger, &hashes, forged).expect("asked");
+    for (block, _) in sync.ready_to_connect() {
+        sync.on_connected(&block.hash(), Connected::Invalid);
+    }
+    // The forger is banned; the header chain is rebuilt from the chain owner.
+    sync.remove_peer(&forger);
+    let genesis = REGTEST.genesis_header();
+    sync.reset_headers(HeaderChain::new(&REGTEST), (genesis.hash(), 0));
+    sync.add_peer(honest);
+    sync.headers_request(&honest);
+    sync.on_headers(&honest, &headers, NOW).expect("valid");
+    let requests = sync.block_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!((requests[0].0, &requests[0].2), (honest, &hashes));
+}
+
+#[test]
+fn a_peer_leaving_frees_its_requests() {
+    let mut sync = manager();
+    let (a, b) = (PeerId::random(), PeerId::random());
+    sync.add_peer(a);
+    sync.headers_request(&a);
+    let headers = headers_after(&REGTEST.genesis_header(), 10, 6);
+    sync.on_headers(&a, &headers, NOW).expect("valid");
+    assert_eq!(sync.block_requests().len(), 1);
+    sync.remove_peer(&a);
+    sync.add_peer(b);
+    sync.headers_request(&b);
+    sync.on_headers(&b, &headers, NOW)
+        .expect("known headers, not a full batch");
+    let requests = sync.block_requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].0, b);
+}

@@ -1,0 +1,210 @@
+//! Misbehaving peers with a real node process: liars speaking the sync and
+//! gossip protocols (support/evil_peer.rs) are banned, and the node still
+//! syncs the honest chain.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use blockchain_core::Header;
+use blockchain_core::encode::Decode;
+use libp2p::{Multiaddr, PeerId};
+use serde_json::json;
+
+use crate::support::data;
+use crate::support::evil_peer::{EvilPeer, Lie, made_up_chain};
+use crate::support::http::{get, post};
+use crate::support::node::{NodeOptions, NodeProcess};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Waits until `done` holds, or fails with `what` and the nodes' logs.
+fn wait_until(what: &str, nodes: &[&NodeProcess], mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !done() {
+        if Instant::now() > deadline {
+            let logs: Vec<String> = nodes
+                .iter()
+                .map(|node| {
+                    let text = node.log_text();
+                    let tail: Vec<&str> = text.lines().rev().take(80).collect();
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                })
+                .collect();
+            panic!(
+                "timed out waiting for {what}; logs:\n{}",
+                logs.join("\n-----\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
+    let mut options = NodeOptions::regtest(dir);
+    options.extra = extra.to_vec();
+    NodeProcess::start(&options)
+}
+
+/// An honest node with `count` blocks mined.
+fn honest_node(dir: &Path, count: u32) -> NodeProcess {
+    let node = node_with(dir, &[]);
+    let miner = data("core/tests/data/rsa.json")["keys"][1]["rblk"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    let answer = post(
+        node.addr,
+        "/api/v1/mining/blocks",
+        &json!({ "miner_address": miner, "count": count }),
+    );
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    node
+}
+
+fn tip(node: &NodeProcess) -> (u64, String) {
+    let status = node.status();
+    (
+        status["height"].as_u64().expect("height"),
+        status["tip_hash"].as_str().expect("tip").to_owned(),
+    )
+}
+
+fn peer_id(node: &NodeProcess) -> PeerId {
+    node.status()["peer_id"]
+        .as_str()
+        .expect("peer id")
+        .parse()
+        .expect("a peer id")
+}
+
+/// The reason `node` logged for banning `peer`, if it did.
+fn ban_reason(node: &NodeProcess, peer: &PeerId) -> Option<String> {
+    let peer_field = format!("peer={peer}");
+    node.log_text()
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("banning peer"))
+        .filter(|line| line.split_whitespace().any(|field| field == peer_field))
+        .find_map(|line| {
+            line.split_whitespace()
+                .find_map(|field| field.strip_prefix("reason="))
+                .map(str::to_owned)
+        })
+}
+
+/// `node`'s best-chain headers from height 1.
+fn headers(node: &NodeProcess, count: u64) -> Vec<Header> {
+    let answer = get(node.addr, &format!("/api/v1/headers?from=1&count={count}"));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .map(|header| {
+            let raw = hex::decode(header["raw"].as_str().expect("raw")).expect("hex");
+            Header::decode(&raw).expect("a header")
+        })
+        .collect()
+}
+
+/// `node` banned `liar` for `reason` after it lied, dropped the connection,
+/// stopped listing it, and refuses it when it dials again.
+fn assert_banned(node: &NodeProcess, liar: &EvilPeer, reason: &str) {
+    let node_id = peer_id(node);
+    let liar_id = liar.peer_id.to_string();
+    wait_until(&format!("the ban of {liar_id} ({reason})"), &[node], || {
+        ban_reason(node, &liar.peer_id).is_some()
+    });
+    assert_eq!(
+        ban_reason(node, &liar.peer_id).as_deref(),
+        Some(reason),
+        "why {liar_id} was banned"
+    );
+    assert!(liar.seen(&node_id).lies >= 1, "{liar_id} lied to the node");
+    wait_until(&format!("{liar_id} to be disconnected"), &[node], || {
+        liar.seen(&node_id).open == 0 && !node.connected_peers().contains(&liar_id)
+    });
+    assert!(liar.seen(&node_id).closed >= 1, "{:?}", liar.seen(&node_id));
+
+    // Banned: a new connection from it is refused.
+    let before = liar.seen(&node_id);
+    let addr: Multiaddr = node.listen_addr("/tcp/").parse().expect("multiaddr");
+    liar.dial(addr);
+    wait_until(&format!("the node to refuse {liar_id}"), &[node], || {
+        let now = liar.seen(&node_id);
+        now.open == 0 && (now.dial_failures > before.dial_failures || now.closed > before.closed)
+    });
+    assert!(
+        !node.connected_peers().contains(&liar_id),
+        "{liar_id} is not listed as connected"
+    );
+}
+
+#[test]
+fn a_misbehaving_peer_is_banned_and_the_honest_sync_completes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let honest = honest_node(&dir.path().join("honest"), 30);
+    let target = tip(&honest);
+    assert_eq!(target.0, 30);
+
+    // Each liar breaks one rule, so each ban has one right reason.
+    let liars = [
+        (EvilPeer::start(Lie::BrokenProofOfWork), "InvalidHeader"),
+        // More work than the honest chain: the node has to download it.
+        (
+            EvilPeer::start(Lie::ForgedBodies(made_up_chain(40, true))),
+            "InvalidBlock",
+        ),
+        (EvilPeer::start(Lie::GossipGarbage), "Garbage"),
+        (EvilPeer::start(Lie::GossipInvalidBlock), "InvalidBlock"),
+    ];
+    let mut args = vec!["--bootstrap".to_owned(), honest.listen_addr("/tcp/")];
+    for (liar, _) in &liars {
+        args.extend(["--bootstrap".to_owned(), liar.addr.to_string()]);
+    }
+    let node = node_with(&dir.path().join("node"), &args);
+
+    wait_until(
+        "the node to sync the honest chain",
+        &[&honest, &node],
+        || tip(&node) == target,
+    );
+    for (liar, reason) in &liars {
+        assert_banned(&node, liar, reason);
+    }
+    assert_eq!(tip(&node), target, "still on the honest chain");
+    assert!(
+        node.connected_peers()
+            .contains(&peer_id(&honest).to_string()),
+        "the honest peer stays connected"
+    );
+}
+
+/// A forged body for an honest header says nothing about the block: the
+/// node bans the forger and takes the block from an honest peer.
+#[test]
+fn forged_bodies_of_honest_blocks_do_not_stall_the_sync() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let honest = honest_node(&dir.path().join("honest"), 30);
+    let target = tip(&honest);
+    let forger = EvilPeer::start(Lie::ForgedBodies(headers(&honest, 30)));
+    // Only the forger at first: every block of the honest chain is first
+    // downloaded, forged, from it.
+    let node = node_with(
+        &dir.path().join("node"),
+        &["--bootstrap".to_owned(), forger.addr.to_string()],
+    );
+    assert_banned(&node, &forger, "InvalidBlock");
+    assert_eq!(node.height(), 0, "nothing forged was connected");
+
+    let dial = post(
+        node.addr,
+        "/api/v1/network/peers",
+        &json!({ "multiaddr": honest.listen_addr("/tcp/") }),
+    );
+    assert_eq!(dial.status, 202, "{:?}", dial.body);
+    wait_until(
+        "the node to sync the honest chain",
+        &[&honest, &node],
+        || tip(&node) == target,
+    );
+}

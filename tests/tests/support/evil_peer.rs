@@ -1,0 +1,317 @@
+//! A lying peer for the misbehaviour tests: the node's own `Behaviour`
+//! (identify, ping, Kademlia, gossipsub, the sync protocol) on a swarm of its
+//! own (TCP, noise, yamux), which answers sync requests and gossips with
+//! invalid headers and blocks, and records what the peers it lied to did.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use blockchain_core::difficulty::next_bits;
+use blockchain_core::header::check_proof_of_work;
+use blockchain_core::params::REGTEST;
+use blockchain_core::sync_message::{MAX_HEADERS, SyncRequest, SyncResponse};
+use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Transaction};
+use blockchain_node::p2p::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
+use futures::StreamExt;
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, noise, request_response, tcp, yamux};
+use tokio::sync::mpsc;
+
+/// How a liar lies.
+#[derive(Clone, Debug)]
+pub(crate) enum Lie {
+    /// Every headers request: a chain on genesis whose proof of work fails.
+    BrokenProofOfWork,
+    /// Headers requests: these headers (after the asker's locator); blocks
+    /// requests: those headers over a coinbase that is not what their merkle
+    /// roots commit to.
+    ForgedBodies(Vec<Header>),
+    /// To every peer subscribing to the blocks topic: bytes that do not
+    /// decode as a block.
+    GossipGarbage,
+    /// To every peer subscribing to the blocks topic: a block on genesis
+    /// with valid proof of work and a merkle root its transactions do not have.
+    GossipInvalidBlock,
+}
+
+/// What a liar saw of one remote peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    /// Connections open now.
+    pub(crate) open: usize,
+    /// Connections closed so far.
+    pub(crate) closed: usize,
+    /// Dials to it that failed.
+    pub(crate) dial_failures: usize,
+    /// Lies sent to it (answers and gossip).
+    pub(crate) lies: usize,
+}
+
+/// A lying peer listening on 127.0.0.1; stops when dropped.
+#[derive(Debug)]
+pub(crate) struct EvilPeer {
+    pub(crate) peer_id: PeerId,
+    /// Its TCP address, ending in `/p2p/<peer id>`.
+    pub(crate) addr: Multiaddr,
+    seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
+    dials: mpsc::UnboundedSender<Multiaddr>,
+    // Owns the swarm's task: dropping it stops the liar.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl EvilPeer {
+    /// Starts a liar on the regtest protocol names.
+    pub(crate) fn start(lie: Lie) -> EvilPeer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let names = ProtocolNames::for_network(REGTEST.name).expect("regtest protocol names");
+        let (swarm, addr) = runtime.block_on(listen(&names));
+        let peer_id = *swarm.local_peer_id();
+        let seen = Arc::new(Mutex::new(HashMap::new()));
+        let (dials, dial_queue) = mpsc::unbounded_channel();
+        let liar = Liar {
+            swarm,
+            names,
+            lie,
+            seen: Arc::clone(&seen),
+            gossiped: 0,
+        };
+        runtime.spawn(liar.run(dial_queue));
+        EvilPeer {
+            peer_id,
+            addr,
+            seen,
+            dials,
+            _runtime: runtime,
+        }
+    }
+
+    /// What it saw of `peer` so far.
+    pub(crate) fn seen(&self, peer: &PeerId) -> Seen {
+        self.seen
+            .lock()
+            .expect("seen lock")
+            .get(peer)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Dials `addr` (the outcome shows in [`EvilPeer::seen`]).
+    pub(crate) fn dial(&self, addr: Multiaddr) {
+        self.dials.send(addr).expect("the liar runs");
+    }
+}
+
+async fn listen(names: &ProtocolNames) -> (Swarm<Behaviour>, Multiaddr) {
+    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .expect("TCP transport")
+        .with_behaviour(|keypair| {
+            Behaviour::new(keypair, names).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+        })
+        .expect("the node's behaviour")
+        .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"))
+        .expect("listening");
+    let address = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
+                break address;
+            }
+        }
+    })
+    .await
+    .expect("the liar listens within 10 s");
+    let peer_id = *swarm.local_peer_id();
+    (swarm, address.with(Protocol::P2p(peer_id)))
+}
+
+struct Liar {
+    swarm: Swarm<Behaviour>,
+    names: ProtocolNames,
+    lie: Lie,
+    seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
+    /// Gossip messages published: each one different (gossip drops repeats).
+    gossiped: u8,
+}
+
+impl Liar {
+    async fn run(mut self, mut dials: mpsc::UnboundedReceiver<Multiaddr>) {
+        loop {
+            tokio::select! {
+                Some(addr) = dials.recv() => {
+                    if let Err(error) = self.swarm.dial(addr) {
+                        eprintln!("liar {}: cannot dial: {error}", self.swarm.local_peer_id());
+                    }
+                }
+                event = self.swarm.select_next_some() => self.on_event(event),
+            }
+        }
+    }
+
+    fn note(&self, peer: PeerId, update: impl FnOnce(&mut Seen)) {
+        update(
+            self.seen
+                .lock()
+                .expect("seen lock")
+                .entry(peer)
+                .or_default(),
+        );
+    }
+
+    fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } => {
+                self.note(peer_id, |seen| seen.open += 1);
+            }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => self.note(peer_id, |seen| {
+                seen.open = seen.open.saturating_sub(1);
+                seen.closed += 1;
+            }),
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer_id),
+                ..
+            } => self.note(peer_id, |seen| seen.dial_failures += 1),
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) => {
+                let (response, lied) = self.answer(request);
+                if lied {
+                    self.note(peer, |seen| seen.lies += 1);
+                }
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                peer_id,
+                topic,
+            })) if topic == self.names.blocks.hash() => self.gossip_to(peer_id),
+            _ => {}
+        }
+    }
+
+    /// The answer to `request`, and whether it is a lie.
+    fn answer(&self, request: SyncRequest) -> (SyncResponse, bool) {
+        match (&self.lie, request) {
+            (Lie::BrokenProofOfWork, SyncRequest::GetHeaders { .. }) => {
+                (SyncResponse::Headers(made_up_chain(10, false)), true)
+            }
+            (Lie::ForgedBodies(headers), SyncRequest::GetHeaders { locator, max }) => {
+                let start = locator
+                    .iter()
+                    .find_map(|hash| headers.iter().position(|header| header.hash() == *hash))
+                    .map_or(0, |index| index + 1);
+                let count = (max as usize).min(MAX_HEADERS);
+                let answer = headers.iter().skip(start).take(count).copied().collect();
+                (SyncResponse::Headers(answer), false)
+            }
+            (Lie::ForgedBodies(headers), SyncRequest::GetBlocks { hashes }) => {
+                let blocks: Vec<Block> = hashes
+                    .iter()
+                    .filter_map(|hash| headers.iter().find(|header| header.hash() == *hash))
+                    .map(|header| forged_block(*header))
+                    .collect();
+                let lied = !blocks.is_empty();
+                (SyncResponse::Blocks(blocks), lied)
+            }
+            // Otherwise an honest peer with nothing to offer.
+            (_, SyncRequest::GetHeaders { .. }) => (SyncResponse::Headers(Vec::new()), false),
+            (_, SyncRequest::GetBlocks { .. }) => (SyncResponse::Blocks(Vec::new()), false),
+            (_, _) => (SyncResponse::Error("not served".into()), false),
+        }
+    }
+
+    fn gossip_to(&mut self, peer: PeerId) {
+        self.gossiped = self.gossiped.wrapping_add(1);
+        let bytes = match self.lie {
+            Lie::GossipGarbage => {
+                let mut bytes: Vec<u8> = (0..256).map(|_| rand::random::<u8>()).collect();
+                // A header version that does not exist: never a block, whatever follows.
+                bytes[..4].copy_from_slice(&[0xff; 4]);
+                bytes
+            }
+            Lie::GossipInvalidBlock => {
+                let genesis = REGTEST.genesis_header();
+                let header = mine_child(&genesis, MerkleHash([self.gossiped; 32]), true);
+                forged_block(header).encode()
+            }
+            _ => return,
+        };
+        let topic = self.names.blocks.clone();
+        match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+            Ok(_) => self.note(peer, |seen| seen.lies += 1),
+            Err(error) => eprintln!(
+                "liar {}: cannot publish: {error}",
+                self.swarm.local_peer_id()
+            ),
+        }
+    }
+}
+
+/// `header` over a coinbase: a body its merkle root does not commit to.
+fn forged_block(header: Header) -> Block {
+    let coinbase = Transaction::coinbase(
+        Address([0xee; 20]),
+        REGTEST.initial_reward,
+        header.height,
+        header.time,
+    );
+    let block = Block {
+        header,
+        transactions: vec![coinbase],
+    };
+    assert_ne!(block.compute_merkle_root(), header.merkle_root, "a forgery");
+    block
+}
+
+/// The child of `parent` with `merkle_root`, one second later, whose proof
+/// of work holds (`valid_pow`) or fails.
+fn mine_child(parent: &Header, merkle_root: MerkleHash, valid_pow: bool) -> Header {
+    let mut header = Header {
+        version: Header::VERSION,
+        height: parent.height + 1,
+        prev_hash: parent.hash(),
+        merkle_root,
+        state_root: MerkleHash::ZERO,
+        time: parent.time + 1_000,
+        bits: next_bits(&REGTEST, parent.height, parent.time),
+        nonce: 0,
+    };
+    while check_proof_of_work(&REGTEST, &header.hash(), header.bits).is_ok() != valid_pow {
+        header.nonce += 1;
+    }
+    header
+}
+
+/// `length` regtest headers on genesis, all meeting their proof of work
+/// (`valid_pow`) or all failing it, over a merkle root no body has.
+pub(crate) fn made_up_chain(length: u64, valid_pow: bool) -> Vec<Header> {
+    let mut parent = REGTEST.genesis_header();
+    let mut chain = Vec::new();
+    for _ in 0..length {
+        let header = mine_child(&parent, MerkleHash([0xab; 32]), valid_pow);
+        chain.push(header);
+        parent = header;
+    }
+    chain
+}
