@@ -3,46 +3,24 @@
 //! syncs the honest chain.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use blockchain_core::Header;
 use blockchain_core::encode::Decode;
 use libp2p::{Multiaddr, PeerId};
 use serde_json::json;
 
+use crate::p2p::{node_with, tip};
 use crate::support::data;
 use crate::support::evil_peer::{EvilPeer, Lie, made_up_chain};
 use crate::support::http::{get, post};
-use crate::support::node::{NodeOptions, NodeProcess};
+use crate::support::node::NodeProcess;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Waits until `done` holds, or fails with `what` and the nodes' logs.
-fn wait_until(what: &str, nodes: &[&NodeProcess], mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
-    while !done() {
-        if Instant::now() > deadline {
-            let logs: Vec<String> = nodes
-                .iter()
-                .map(|node| {
-                    let text = node.log_text();
-                    let tail: Vec<&str> = text.lines().rev().take(80).collect();
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                })
-                .collect();
-            panic!(
-                "timed out waiting for {what}; logs:\n{}",
-                logs.join("\n-----\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
-    let mut options = NodeOptions::regtest(dir);
-    options.extra = extra.to_vec();
-    NodeProcess::start(&options)
+fn wait_until(what: &str, nodes: &[&NodeProcess], done: impl FnMut() -> bool) {
+    crate::p2p::wait_until(what, TIMEOUT, nodes, done);
 }
 
 /// An honest node with `count` blocks mined.
@@ -59,14 +37,6 @@ fn honest_node(dir: &Path, count: u32) -> NodeProcess {
     );
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     node
-}
-
-fn tip(node: &NodeProcess) -> (u64, String) {
-    let status = node.status();
-    (
-        status["height"].as_u64().expect("height"),
-        status["tip_hash"].as_str().expect("tip").to_owned(),
-    )
 }
 
 fn peer_id(node: &NodeProcess) -> PeerId {

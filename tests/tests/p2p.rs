@@ -11,7 +11,7 @@ use crate::support::http::{get, post};
 use crate::support::node::{NodeOptions, NodeProcess};
 
 /// Waits until `done` holds, or fails with `what` and the logs.
-fn wait_until(
+pub(crate) fn wait_until(
     what: &str,
     timeout: Duration,
     nodes: &[&NodeProcess],
@@ -54,7 +54,7 @@ fn key_address(index: usize) -> String {
         .to_string()
 }
 
-fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
+pub(crate) fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
     let mut options = NodeOptions::regtest(dir);
     options.extra = extra.to_vec();
     NodeProcess::start(&options)
@@ -64,7 +64,7 @@ fn bootstrap(node: &NodeProcess) -> Vec<String> {
     vec!["--bootstrap".into(), node.listen_addr("/tcp/")]
 }
 
-fn tip(node: &NodeProcess) -> (u64, String) {
+pub(crate) fn tip(node: &NodeProcess) -> (u64, String) {
     let status = node.status();
     (
         status["height"].as_u64().expect("height"),
