@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use blockchain_core::Header;
 use blockchain_core::encode::Decode;
+use blockchain_core::params::REGTEST;
+use blockchain_core::{Address, Amount, Header, Transaction};
 use libp2p::{Multiaddr, PeerId};
 use serde_json::json;
 
@@ -177,4 +178,63 @@ fn forged_bodies_of_honest_blocks_do_not_stall_the_sync() {
         &[&honest, &node],
         || tip(&node) == target,
     );
+}
+
+/// One of the REST test vectors (signed by Python) as a core transaction.
+fn vector_transaction(json: &serde_json::Value) -> Transaction {
+    let text = |field: &str| json[field].as_str().expect(field).to_owned();
+    let number = |field: &str| json[field].as_u64().expect(field);
+    Transaction {
+        version: u32::try_from(number("version")).expect("version"),
+        from: hex::decode(text("sender")).expect("sender hex"),
+        to: Address::from_bech32m(&text("recipient"), REGTEST.address_prefix).expect("recipient"),
+        amount: Amount(number("amount")),
+        fee: Amount(number("fee")),
+        nonce: number("nonce"),
+        time: number("timestamp"),
+        signature: hex::decode(text("signature")).expect("signature hex"),
+    }
+}
+
+/// Gossip keeps no order: a sender's transactions that arrive last nonce
+/// first are held until their predecessors arrive, then all accepted, and
+/// the peer that sent them is not punished.
+#[test]
+fn transactions_gossiped_out_of_order_are_all_accepted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = node_with(&dir.path().join("node"), &[]);
+    let vectors = data("tests/data/rest_transactions.json");
+    let vectors = vectors["transactions"]["regtest"].as_array().expect("txs");
+    // Fund their sender.
+    let sender = data("core/tests/data/rsa.json")["keys"][0]["rblk"]
+        .as_str()
+        .expect("address")
+        .to_string();
+    let answer = post(
+        node.addr,
+        "/api/v1/mining/blocks",
+        &json!({ "miner_address": sender, "count": 1 }),
+    );
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+
+    let transactions: Vec<Transaction> = vectors
+        .iter()
+        .map(|vector| vector_transaction(&vector["json"]))
+        .collect();
+    assert!(transactions.len() >= 3, "a sequence of nonces");
+    for (transaction, vector) in transactions.iter().zip(vectors) {
+        assert_eq!(
+            transaction.txid().to_string(),
+            vector["txid"].as_str().expect("txid"),
+            "the vector decodes to the transaction it names"
+        );
+    }
+    let peer = EvilPeer::start(Lie::GossipReversed(transactions));
+    peer.dial(node.listen_addr("/tcp/").parse().expect("multiaddr"));
+    wait_until("every gossiped transaction to be pending", &[&node], || {
+        get(node.addr, "/api/v1/transactions/pending").body["count"] == vectors.len()
+    });
+    let node_id = peer_id(&node);
+    assert_eq!(peer.seen(&node_id).open, 1, "still connected");
+    assert_eq!(ban_reason(&node, &peer.peer_id), None);
 }

@@ -83,7 +83,12 @@ impl std::fmt::Debug for Behaviour {
 /// Gossip message ids are the SHA-256 of the content: the same block or
 /// transaction published by two nodes is one message, seen once.
 fn content_id(message: &gossipsub::Message) -> gossipsub::MessageId {
-    gossipsub::MessageId::from(Sha256::digest(&message.data).to_vec())
+    message_id_of(&message.data)
+}
+
+/// The gossip message id of a message carrying `data`.
+pub(super) fn message_id_of(data: &[u8]) -> gossipsub::MessageId {
+    gossipsub::MessageId::from(Sha256::digest(data).to_vec())
 }
 
 impl Behaviour {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
-use blockchain_core::{Block, BlockHash, Decode, Transaction};
+use blockchain_core::{Address, Block, BlockHash, Decode, Transaction};
 use futures::StreamExt;
 use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol;
@@ -17,8 +17,10 @@ use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, kad, ping};
 use tokio::sync::{mpsc, watch};
 
-use super::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
+use super::behaviour::{Behaviour, BehaviourEvent, ProtocolNames, message_id_of};
+use super::orphans::{Orphan, Orphans};
 use super::peers::{Misbehaviour, PeerBook};
+use super::recent::RecentIds;
 use super::sync::{Asked, Connected, SyncManager};
 use super::workers::{
     self, BlockVerdict, Report, RequestWorkers, Source, TransactionWorkers, TxVerdict,
@@ -32,6 +34,8 @@ use crate::storage::StoredPeer;
 const TARGET_PEERS: usize = 8;
 /// Housekeeping: score recovery, ban expiry, re-sync, DHT walk, view.
 const TICK: Duration = Duration::from_secs(5);
+/// Senders remembered in `EventLoop::admitted` at most.
+const MAX_ADMITTED: usize = 4096;
 /// Known peers redialled on start.
 const REDIAL_ON_START: u32 = 32;
 
@@ -110,6 +114,14 @@ pub(super) struct EventLoop {
     catching_up: Arc<AtomicBool>,
     asked: HashMap<OutboundRequestId, (PeerId, Asked)>,
     book: PeerBook,
+    /// Gossiped transactions waiting for their sender's previous nonce.
+    orphans: Orphans<Source>,
+    /// The last nonce that entered the mempool, by sender, since the last
+    /// tick: a transaction found to leave a gap just before its predecessor
+    /// got in is submitted again at once.
+    admitted: HashMap<Address, u64>,
+    /// Gossip lately received (not published again by us).
+    received: RecentIds,
     /// Connected peers: connection endpoints, listen addresses, latency.
     connected: HashMap<PeerId, PeerInfo>,
     last_progress_log: Instant,
@@ -162,6 +174,9 @@ impl EventLoop {
             catching_up,
             asked: HashMap::new(),
             book: PeerBook::default(),
+            orphans: Orphans::default(),
+            admitted: HashMap::new(),
+            received: RecentIds::default(),
             connected: HashMap::new(),
             last_progress_log: Instant::now(),
             ticks: 0,
@@ -388,6 +403,7 @@ impl EventLoop {
                 .gossipsub
                 .report_message_validation_result(&message_id, &source, acceptance);
         };
+        self.received.insert(message_id.clone());
         let origin = Source::Gossip {
             peer: source,
             message_id: message_id.clone(),
@@ -408,7 +424,7 @@ impl EventLoop {
         } else if message.topic == self.names.transactions.hash() {
             match Transaction::decode(&message.data) {
                 Ok(transaction) => {
-                    if !self.transactions.submit(transaction, origin) {
+                    if !self.transactions.submit(transaction, origin, now_ms()) {
                         report(self, gossipsub::MessageAcceptance::Ignore);
                     }
                 }
@@ -580,29 +596,59 @@ impl EventLoop {
                 verdict,
             } => self.on_block_verdict(hash, header, source, verdict),
             Report::Transaction { source, verdict } => {
-                let acceptance = match &verdict {
+                let acceptance = match verdict {
                     TxVerdict::Accepted => gossipsub::MessageAcceptance::Accept,
-                    TxVerdict::Invalid(_) => gossipsub::MessageAcceptance::Reject,
+                    TxVerdict::Invalid(reason) => {
+                        tracing::debug!(peer = %source.peer(), %reason, "invalid gossip transaction");
+                        self.penalize(source.peer(), Misbehaviour::InvalidTransaction);
+                        gossipsub::MessageAcceptance::Reject
+                    }
                     TxVerdict::Ignored => gossipsub::MessageAcceptance::Ignore,
+                    TxVerdict::Gap {
+                        transaction,
+                        since_ms,
+                    } => {
+                        // Validated later, when its predecessor arrives (or never).
+                        self.hold_orphan(Orphan {
+                            transaction: *transaction,
+                            tag: source,
+                            since_ms,
+                        });
+                        return;
+                    }
                 };
-                if let Source::Gossip { peer, message_id } = &source {
-                    self.swarm
-                        .behaviour_mut()
-                        .gossipsub
-                        .report_message_validation_result(message_id, peer, acceptance);
-                }
-                if let TxVerdict::Invalid(reason) = verdict {
-                    tracing::debug!(peer = %source.peer(), %reason, "invalid gossip transaction");
-                    self.penalize(source.peer(), Misbehaviour::InvalidTransaction);
-                }
+                self.validated(&source, acceptance);
             }
             Report::Publish {
                 block,
                 bytes,
                 header,
+                admitted,
             } => {
                 if let Some(header) = header {
                     self.sync.add_known_header(&header, now_ms());
+                }
+                if let Some((sender, nonce)) = admitted {
+                    if self.admitted.len() >= MAX_ADMITTED {
+                        self.admitted.clear();
+                    }
+                    self.admitted.insert(sender, nonce);
+                    if let Some(orphan) = nonce
+                        .checked_add(1)
+                        .and_then(|next| self.orphans.take(&sender, next))
+                    {
+                        self.resubmit(orphan);
+                    }
+                }
+                if block {
+                    // A block moves nonces: try every held transaction again.
+                    for orphan in self.orphans.take_all() {
+                        self.resubmit(orphan);
+                    }
+                }
+                if self.received.contains(&message_id_of(&bytes)) {
+                    // Came by gossip: already forwarded once validated.
+                    return;
                 }
                 let topic = if block {
                     self.names.blocks.clone()
@@ -651,12 +697,7 @@ impl EventLoop {
             BlockVerdict::Invalid(_) => gossipsub::MessageAcceptance::Reject,
             _ => gossipsub::MessageAcceptance::Ignore,
         };
-        if let Source::Gossip { peer, message_id } = &source {
-            self.swarm
-                .behaviour_mut()
-                .gossipsub
-                .report_message_validation_result(message_id, peer, acceptance);
-        }
+        self.validated(&source, acceptance);
         match verdict {
             BlockVerdict::Accepted(outcome) => {
                 self.sync.add_known_header(&header, now_ms());
@@ -690,6 +731,51 @@ impl EventLoop {
         self.step_sync();
     }
 
+    /// Reports the validation of a gossip message (nothing for other sources).
+    fn validated(&mut self, source: &Source, acceptance: gossipsub::MessageAcceptance) {
+        if let Source::Gossip { peer, message_id } = source {
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(message_id, peer, acceptance);
+        }
+    }
+
+    fn hold_orphan(&mut self, orphan: Orphan<Source>) {
+        let Some(sender) = orphan.transaction.sender_address() else {
+            self.validated(&orphan.tag, gossipsub::MessageAcceptance::Ignore);
+            return;
+        };
+        if self
+            .admitted
+            .get(&sender)
+            .and_then(|nonce| nonce.checked_add(1))
+            == Some(orphan.transaction.nonce)
+        {
+            // Its predecessor got in while it was being checked.
+            self.resubmit(orphan);
+            return;
+        }
+        for dropped in self.orphans.insert(sender, orphan) {
+            self.validated(&dropped, gossipsub::MessageAcceptance::Ignore);
+        }
+        tracing::debug!(
+            held = self.orphans.len(),
+            "holding a gossiped transaction until its sender's previous nonce arrives"
+        );
+    }
+
+    fn resubmit(&mut self, orphan: Orphan<Source>) {
+        let Orphan {
+            transaction,
+            tag,
+            since_ms,
+        } = orphan;
+        if !self.transactions.submit(transaction, tag.clone(), since_ms) {
+            self.validated(&tag, gossipsub::MessageAcceptance::Ignore);
+        }
+    }
+
     fn penalize(&mut self, peer: PeerId, what: Misbehaviour) {
         if self.book.penalize(peer, what, Instant::now()) {
             tracing::warn!(%peer, reason = ?what, "banning peer for {} s", super::peers::BAN_DURATION.as_secs());
@@ -703,6 +789,14 @@ impl EventLoop {
     }
 
     fn on_tick(&mut self) {
+        for source in self.orphans.expire(now_ms()) {
+            self.validated(&source, gossipsub::MessageAcceptance::Ignore);
+        }
+        // A block connected while a transaction was being checked: try again.
+        self.admitted.clear();
+        for orphan in self.orphans.take_all() {
+            self.resubmit(orphan);
+        }
         for peer in self.book.tick(Instant::now()) {
             tracing::info!(%peer, "ban ended");
             let behaviour = self.swarm.behaviour_mut();

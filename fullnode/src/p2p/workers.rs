@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use blockchain_core::header_chain::HeaderChain;
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
-use blockchain_core::{Block, BlockHash, Encode, Header, Transaction};
+use blockchain_core::{Address, Block, BlockHash, Encode, Header, Transaction};
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
 use libp2p::request_response::ResponseChannel;
@@ -16,6 +16,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::chain::{BlockOutcome, Chain, ChainEvent, SubmitBlockError, SubmitTxError};
 use crate::clock::now_ms;
+use crate::mempool::MempoolError;
 
 /// Where a block or transaction came from.
 #[derive(Clone, Debug)]
@@ -57,6 +58,12 @@ pub(super) enum TxVerdict {
     Invalid(String),
     /// Valid but not wanted now (duplicate, nonce, balance, full mempool).
     Ignored,
+    /// Its nonce leaves a gap: its predecessor may still be on its way.
+    /// `since_ms`: when the node first received it.
+    Gap {
+        transaction: Box<Transaction>,
+        since_ms: u64,
+    },
 }
 
 /// Reports from the workers to the network task.
@@ -76,6 +83,8 @@ pub(super) enum Report {
         block: bool,
         bytes: Vec<u8>,
         header: Option<Header>,
+        /// For a transaction that entered the mempool: its sender and nonce.
+        admitted: Option<(Address, u64)>,
     },
     Respond {
         channel: ResponseChannel<SyncResponse>,
@@ -141,17 +150,23 @@ impl TransactionWorkers {
         }
     }
 
-    /// Submits `transaction`; false when every worker is busy (the message is ignored).
-    pub(super) fn submit(&self, transaction: Transaction, source: Source) -> bool {
+    /// Submits `transaction`, first received at `since_ms`; false when every
+    /// worker is busy (the message is ignored).
+    pub(super) fn submit(&self, transaction: Transaction, source: Source, since_ms: u64) -> bool {
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
             return false;
         };
         let chain = Arc::clone(&self.chain);
         let reports = self.reports.clone();
         tokio::spawn(async move {
+            let held = transaction.clone();
             let verdict = match chain.submit_transaction(transaction, now_ms()).await {
                 Ok(_) => TxVerdict::Accepted,
                 Err(SubmitTxError::Invalid(error)) => TxVerdict::Invalid(error.to_string()),
+                Err(SubmitTxError::Rejected(MempoolError::NonceGap { .. })) => TxVerdict::Gap {
+                    transaction: Box::new(held),
+                    since_ms,
+                },
                 Err(SubmitTxError::Rejected(_) | SubmitTxError::Storage(_)) => TxVerdict::Ignored,
             };
             drop(permit);
@@ -245,6 +260,7 @@ pub(super) fn spawn_publisher(
                             block: true,
                             bytes: stored.block.encode(),
                             header: Some(stored.block.header),
+                            admitted: None,
                         },
                         _ => continue,
                     }
@@ -255,6 +271,7 @@ pub(super) fn spawn_publisher(
                         block: false,
                         bytes: pending.transaction.encode(),
                         header: None,
+                        admitted: Some((pending.sender, pending.transaction.nonce)),
                     },
                     None => continue,
                 },

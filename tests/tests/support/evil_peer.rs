@@ -34,6 +34,9 @@ pub(crate) enum Lie {
     /// To every peer subscribing to the blocks topic: a block on genesis
     /// with valid proof of work and a merkle root its transactions do not have.
     GossipInvalidBlock,
+    /// Not a lie: to every peer subscribing to the transactions topic, these
+    /// valid transactions in reverse order (gossip keeps no order).
+    GossipReversed(Vec<Transaction>),
 }
 
 /// What a liar saw of one remote peer.
@@ -206,6 +209,10 @@ impl Liar {
                 peer_id,
                 topic,
             })) if topic == self.names.blocks.hash() => self.gossip_to(peer_id),
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
+                topic,
+                ..
+            })) if topic == self.names.transactions.hash() => self.gossip_transactions(),
             _ => {}
         }
     }
@@ -238,6 +245,22 @@ impl Liar {
             (_, SyncRequest::GetHeaders { .. }) => (SyncResponse::Headers(Vec::new()), false),
             (_, SyncRequest::GetBlocks { .. }) => (SyncResponse::Blocks(Vec::new()), false),
             (_, _) => (SyncResponse::Error("not served".into()), false),
+        }
+    }
+
+    fn gossip_transactions(&mut self) {
+        let Lie::GossipReversed(transactions) = &self.lie else {
+            return;
+        };
+        for transaction in transactions.iter().rev() {
+            let topic = self.names.transactions.clone();
+            let bytes = transaction.encode();
+            if let Err(error) = self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                eprintln!(
+                    "peer {}: cannot publish: {error}",
+                    self.swarm.local_peer_id()
+                );
+            }
         }
     }
 
