@@ -22,7 +22,7 @@ use blockchain_core::crypto::RingVerifier;
 use blockchain_core::header::check_header_time_against_clock;
 use blockchain_core::state::{Account, StateProof, StateTree};
 use blockchain_core::transaction::TxError;
-use blockchain_core::validation::BlockError;
+use blockchain_core::validation::{BlockError, CheckedBlock};
 use blockchain_core::{Address, Block, BlockHash, Header, Params, Transaction, Txid, Work};
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot, watch};
 
@@ -346,6 +346,20 @@ impl Chain {
         block: Block,
         now_ms: u64,
     ) -> Result<BlockOutcome, SubmitBlockError> {
+        let checked = self.check_block(block, now_ms).await?;
+        self.submit_checked_block(checked).await
+    }
+
+    /// The checks of [`Chain::submit_block`] that need no chain state:
+    /// not stored yet, timestamp not too far ahead of `now_ms`, structure,
+    /// signatures (spread over every core, on the blocking pool), merkle
+    /// root and proof of work. Runs without the lock, so a caller with many
+    /// blocks (sync) checks the next one while the last one is connected.
+    pub async fn check_block(
+        &self,
+        block: Block,
+        now_ms: u64,
+    ) -> Result<CheckedBlock, SubmitBlockError> {
         let hash = block.hash();
         if self.inner.lock().await.index.contains(&hash) {
             return Err(SubmitBlockError::Duplicate(hash));
@@ -357,6 +371,16 @@ impl Chain {
             tokio::task::spawn_blocking(move || verify::check_block_parallel(params, block))
                 .await
                 .expect("block checks do not panic")?;
+        Ok(checked)
+    }
+
+    /// Stores a block that passed [`Chain::check_block`] and moves the best
+    /// chain to it when it has the most work (the rules against its parent
+    /// and the state are checked here, under the lock).
+    pub async fn submit_checked_block(
+        &self,
+        checked: CheckedBlock,
+    ) -> Result<BlockOutcome, SubmitBlockError> {
         let mut inner = self.inner.lock().await;
         let outcome = reorg::accept_block(self, &mut inner, checked).await;
         self.publish(&inner);

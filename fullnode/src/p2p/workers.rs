@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use blockchain_core::header_chain::HeaderChain;
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
+use blockchain_core::validation::CheckedBlock;
 use blockchain_core::{Address, Block, BlockHash, Encode, Header, Transaction};
 use libp2p::PeerId;
 use libp2p::gossipsub::MessageId;
@@ -93,17 +94,50 @@ pub(super) enum Report {
     HeadersRebuilt(Box<HeaderChain>, (BlockHash, u64)),
 }
 
-/// Starts the connector: blocks sent to it are submitted in order.
+/// Blocks checked ahead of the one being connected.
+const CHECKED_AHEAD: usize = 2;
+
+/// Starts the connector: blocks sent to it are submitted in order, in two
+/// stages: one task checks each block (signatures on every core, no chain
+/// lock) while the next connects the block before it, so during sync the
+/// checks of block N + 1 overlap the state update and database commit of
+/// block N.
 pub(super) fn spawn_connector(
     chain: Arc<Chain>,
     reports: mpsc::UnboundedSender<Report>,
 ) -> mpsc::Sender<(Block, Source)> {
     let (sender, mut blocks) = mpsc::channel::<(Block, Source)>(4096);
+    let (checked_sender, mut checked) = mpsc::channel::<Checked>(CHECKED_AHEAD);
+    let checker_chain = Arc::clone(&chain);
     tokio::spawn(async move {
         while let Some((block, source)) = blocks.recv().await {
             let hash = block.hash();
             let header = block.header;
-            let verdict = match chain.submit_block(block, now_ms()).await {
+            let result = checker_chain.check_block(block, now_ms()).await;
+            let next = Checked {
+                hash,
+                header,
+                source,
+                result,
+            };
+            if checked_sender.send(next).await.is_err() {
+                break;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(Checked {
+            hash,
+            header,
+            source,
+            result,
+        }) = checked.recv().await
+        {
+            let outcome = match result {
+                Ok(block) => chain.submit_checked_block(block).await,
+                Err(error) => Err(error),
+            };
+            let verdict = match outcome {
                 Ok(outcome) => BlockVerdict::Accepted(outcome),
                 Err(SubmitBlockError::Duplicate(_)) => BlockVerdict::Duplicate,
                 Err(SubmitBlockError::UnknownParent(_)) => BlockVerdict::UnknownParent,
@@ -126,6 +160,14 @@ pub(super) fn spawn_connector(
         }
     });
     sender
+}
+
+/// A block through the connector's first stage.
+struct Checked {
+    hash: BlockHash,
+    header: Header,
+    source: Source,
+    result: Result<CheckedBlock, SubmitBlockError>,
 }
 
 /// Transactions checked at once (signature checks run on the blocking pool).

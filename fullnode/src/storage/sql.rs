@@ -4,6 +4,7 @@
 
 mod columns;
 mod connect;
+mod rows;
 mod write;
 
 use async_trait::async_trait;
@@ -130,15 +131,11 @@ impl Storage for SqlStorage {
         for block in &update.connected {
             write::connect_block(&mut transaction, block).await?;
         }
-        for (address, account) in &update.accounts {
-            write::put_account(&mut transaction, address, account.as_ref()).await?;
-        }
+        write::put_accounts(&mut transaction, &update.accounts).await?;
         for txid in &update.mempool_removed {
             write::delete_pending(&mut transaction, txid).await?;
         }
-        for (pending, accepted_ms) in &update.mempool_added {
-            write::insert_pending(&mut transaction, pending, *accepted_ms).await?;
-        }
+        write::insert_pending(&mut transaction, &update.mempool_added).await?;
         write::set_tip(&mut transaction, &update.new_tip).await?;
         transaction.commit().await?;
         Ok(())

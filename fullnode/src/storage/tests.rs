@@ -47,6 +47,7 @@ on_both_backends! {
         failed_chain_update_leaves_nothing,
         mempool_add_replace_remove_and_load,
         pending_batches_apply_in_order_across_statements,
+        large_updates_span_several_statements,
     ],
     queries: [
         block_queries_see_only_the_best_chain,

@@ -8,6 +8,7 @@ use blockchain_core::{Address, BlockHash, Encode, Transaction, Txid};
 use sqlx::AnyConnection;
 
 use super::columns::to_db;
+use super::rows::{AnyQuery, MultiRow};
 use crate::storage::{ConnectedBlock, PendingWrite, StorageError};
 
 /// Key of the best tip in `chain_meta`.
@@ -41,103 +42,102 @@ pub(super) async fn connect_block(
         .execute(&mut *connection)
         .await?;
     expect_one_row(updated.rows_affected())?;
-    for (position, (txid, transaction)) in block.transactions.iter().enumerate() {
-        let position =
-            i64::try_from(position).expect("a block holds far fewer than 2^63 transactions");
-        sqlx::query(
+    static TRANSACTIONS: LazyLock<MultiRow> = LazyLock::new(|| {
+        MultiRow::new(
             "INSERT INTO transactions \
-             (txid, block_hash, height, position, raw, sender, recipient, amount, fee, nonce, time_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             (txid, block_hash, height, position, raw, sender, recipient, amount, fee, nonce, time_ms)",
+            11,
+            "",
         )
-        .bind(txid.0.as_slice())
-        .bind(block.hash.0.as_slice())
-        .bind(to_db(block.height))
-        .bind(position)
-        .bind(transaction.encode())
-        .bind(transaction.sender_address().map(|sender| sender.0.to_vec()))
-        .bind(transaction.to.0.as_slice())
-        .bind(to_db(transaction.amount.0))
-        .bind(to_db(transaction.fee.0))
-        .bind(to_db(transaction.nonce))
-        .bind(to_db(transaction.time))
-        .execute(&mut *connection)
-        .await?;
-    }
-    Ok(())
+    });
+    let rows: Vec<(usize, &(Txid, Transaction))> = block.transactions.iter().enumerate().collect();
+    TRANSACTIONS
+        .execute(
+            connection,
+            &rows,
+            |query, (position, (txid, transaction))| {
+                let position = i64::try_from(*position)
+                    .expect("a block holds far fewer than 2^63 transactions");
+                query
+                    .bind(txid.0.as_slice())
+                    .bind(block.hash.0.as_slice())
+                    .bind(to_db(block.height))
+                    .bind(position)
+                    .bind(transaction.encode())
+                    .bind(transaction.sender_address().map(|sender| sender.0.to_vec()))
+                    .bind(transaction.to.0.as_slice())
+                    .bind(to_db(transaction.amount.0))
+                    .bind(to_db(transaction.fee.0))
+                    .bind(to_db(transaction.nonce))
+                    .bind(to_db(transaction.time))
+            },
+        )
+        .await
 }
 
-/// Writes an account's final state, or removes it.
-pub(super) async fn put_account(
+/// Writes the final state of accounts: upserts in multi-row statements,
+/// deletes (accounts an undone block leaves empty) one by one.
+pub(super) async fn put_accounts(
     connection: &mut AnyConnection,
-    address: &Address,
-    account: Option<&Account>,
+    accounts: &[(Address, Option<Account>)],
 ) -> Result<(), StorageError> {
-    match account {
-        Some(account) => {
-            sqlx::query(
-                "INSERT INTO accounts (address, balance, nonce) VALUES ($1, $2, $3) \
-                 ON CONFLICT (address) DO UPDATE \
-                 SET balance = excluded.balance, nonce = excluded.nonce",
-            )
+    static UPSERT: LazyLock<MultiRow> = LazyLock::new(|| {
+        MultiRow::new(
+            "INSERT INTO accounts (address, balance, nonce)",
+            3,
+            "ON CONFLICT (address) DO UPDATE \
+             SET balance = excluded.balance, nonce = excluded.nonce",
+        )
+    });
+    let upserts: Vec<(&Address, &Account)> = accounts
+        .iter()
+        .filter_map(|(address, account)| Some((address, account.as_ref()?)))
+        .collect();
+    UPSERT
+        .execute(connection, &upserts, |query, (address, account)| {
+            query
+                .bind(address.0.as_slice())
+                .bind(to_db(account.balance.0))
+                .bind(to_db(account.nonce))
+        })
+        .await?;
+    for (address, _) in accounts.iter().filter(|(_, account)| account.is_none()) {
+        sqlx::query("DELETE FROM accounts WHERE address = $1")
             .bind(address.0.as_slice())
-            .bind(to_db(account.balance.0))
-            .bind(to_db(account.nonce))
             .execute(&mut *connection)
             .await?;
-        }
-        None => {
-            sqlx::query("DELETE FROM accounts WHERE address = $1")
-                .bind(address.0.as_slice())
-                .execute(&mut *connection)
-                .await?;
-        }
     }
     Ok(())
 }
 
-/// Remembers a pending transaction (kept as first accepted if already there).
+/// Remembers pending transactions (each kept as first accepted if already there).
 pub(super) async fn insert_pending(
     connection: &mut AnyConnection,
-    transaction: &Transaction,
-    accepted_ms: u64,
+    pending: &[(Transaction, u64)],
 ) -> Result<(), StorageError> {
-    let txid = transaction.txid();
-    PendingRow::new(transaction, &txid, accepted_ms)
-        .bind(sqlx::query(pending_insert_statement(0)))
-        .execute(&mut *connection)
-        .await?;
-    Ok(())
+    let rows: Vec<(Txid, &Transaction, u64)> = pending
+        .iter()
+        .map(|(transaction, accepted_ms)| (transaction.txid(), transaction, *accepted_ms))
+        .collect();
+    PENDING
+        .execute(
+            connection,
+            &rows,
+            |query, (txid, transaction, accepted_ms)| {
+                PendingRow::new(transaction, txid, *accepted_ms).bind(query)
+            },
+        )
+        .await
 }
 
-/// Most rows one `INSERT` of pending transactions carries. A batch is cut
-/// into runs of 64, 32, …, 1 rows, so a connection prepares at most seven
-/// such statements and reuses them.
-const MAX_PENDING_ROWS_LOG2: u32 = 6;
-
-/// `INSERT INTO pending_transactions … VALUES (…), …` for `2^log2` rows.
-fn pending_insert_statement(log2: u32) -> &'static str {
-    static STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-        (0..=MAX_PENDING_ROWS_LOG2)
-            .map(|log2| {
-                let rows: Vec<String> = (0..1usize << log2)
-                    .map(|row| {
-                        let first = row * PendingRow::COLUMNS + 1;
-                        let parameters: Vec<String> = (first..first + PendingRow::COLUMNS)
-                            .map(|number| format!("${number}"))
-                            .collect();
-                        format!("({})", parameters.join(", "))
-                    })
-                    .collect();
-                format!(
-                    "INSERT INTO pending_transactions (txid, raw, fee, sender, nonce, accepted_ms) \
-                     VALUES {} ON CONFLICT (txid) DO NOTHING",
-                    rows.join(", ")
-                )
-            })
-            .collect()
-    });
-    STATEMENTS[log2 as usize].as_str()
-}
+/// `INSERT INTO pending_transactions … VALUES (…), …`.
+static PENDING: LazyLock<MultiRow> = LazyLock::new(|| {
+    MultiRow::new(
+        "INSERT INTO pending_transactions (txid, raw, fee, sender, nonce, accepted_ms)",
+        PendingRow::COLUMNS,
+        "ON CONFLICT (txid) DO NOTHING",
+    )
+});
 
 /// The column values of one `pending_transactions` row.
 struct PendingRow<'a> {
@@ -174,9 +174,6 @@ impl<'a> PendingRow<'a> {
     }
 }
 
-/// A statement with its parameters (arguments are copied in as they are bound).
-type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
-
 /// Applies `writes` in order: each forgets what it displaced, then
 /// remembers its transaction. Consecutive inserts share multi-row statements;
 /// a write that displaces something first flushes the inserts before it, so
@@ -201,19 +198,13 @@ pub(super) async fn apply_pending_writes(
 /// Inserts the transactions of `writes` (their removals already done).
 async fn insert_pending_rows(
     connection: &mut AnyConnection,
-    mut writes: &[PendingWrite],
+    writes: &[PendingWrite],
 ) -> Result<(), StorageError> {
-    while !writes.is_empty() {
-        let log2 = writes.len().ilog2().min(MAX_PENDING_ROWS_LOG2);
-        let (run, rest) = writes.split_at(1 << log2);
-        let mut query = sqlx::query(pending_insert_statement(log2));
-        for write in run {
-            query = PendingRow::new(&write.transaction, &write.txid, write.accepted_ms).bind(query);
-        }
-        query.execute(&mut *connection).await?;
-        writes = rest;
-    }
-    Ok(())
+    PENDING
+        .execute(connection, writes, |query, write| {
+            PendingRow::new(&write.transaction, &write.txid, write.accepted_ms).bind(query)
+        })
+        .await
 }
 
 /// Forgets a pending transaction.

@@ -1,7 +1,7 @@
 //! The block index, chain updates and the mempool.
 
 use blockchain_core::state::{Account, BlockUndo};
-use blockchain_core::{Address, Amount, BlockHash};
+use blockchain_core::{Address, Amount, BlockHash, Transaction};
 
 use super::fixtures::*;
 use super::harness::TestDb;
@@ -358,4 +358,85 @@ pub(super) async fn pending_batches_apply_in_order_across_statements(db: &mut Te
     // An empty batch writes nothing.
     storage.add_pending(&[]).await.expect("empty batch");
     assert_eq!(mempool_txids(storage).await.len(), 149);
+}
+
+/// A chain update larger than one statement: 131 transaction rows (runs of
+/// 64, 64, 2 and 1), 100 account upserts beside 3 deletions, 70 pending
+/// transactions back in the mempool; every row lands with its values.
+pub(super) async fn large_updates_span_several_statements(db: &mut TestDb) {
+    let storage = &db.storage;
+    let miner = address(1);
+    let genesis = block(None, miner, Vec::new(), 0);
+    let payments: Vec<Transaction> = (0..130)
+        .map(|nonce| payment(0xa1, address(0xb0), 1_000 + nonce, nonce % 7, nonce))
+        .collect();
+    let full = block(Some(&genesis), miner, payments, 0);
+    store_all(storage, std::slice::from_ref(&genesis)).await;
+    let gone: Vec<Address> = (0..3).map(|byte| address(0xd0 + byte)).collect();
+    let before = ChainUpdate {
+        connected: vec![connected(&genesis, BlockUndo::default())],
+        accounts: gone
+            .iter()
+            .map(|address| {
+                let account = Account {
+                    balance: Amount(5),
+                    nonce: 0,
+                };
+                (*address, Some(account))
+            })
+            .collect(),
+        new_tip: genesis.hash(),
+        ..ChainUpdate::default()
+    };
+    storage.apply_chain_update(&before).await.expect("genesis");
+
+    storage
+        .store_block(&full, work(2))
+        .await
+        .expect("store_block");
+    let mut accounts: Vec<(Address, Option<Account>)> = (0..100u64)
+        .map(|index| {
+            let mut bytes = [0x40; 20];
+            bytes[..8].copy_from_slice(&index.to_le_bytes());
+            let account = Account {
+                balance: Amount(index * 3),
+                nonce: index,
+            };
+            (Address(bytes), Some(account))
+        })
+        .collect();
+    accounts.extend(gone.iter().map(|address| (*address, None)));
+    let returned: Vec<(Transaction, u64)> = (0..70)
+        .map(|nonce| (payment(0xc1, address(9), 50, 1, nonce), START_MS + nonce))
+        .collect();
+    let update = ChainUpdate {
+        connected: vec![connected(&full, BlockUndo::default())],
+        accounts: accounts.clone(),
+        mempool_added: returned.clone(),
+        new_tip: full.hash(),
+        ..ChainUpdate::default()
+    };
+    storage.apply_chain_update(&update).await.expect("update");
+
+    for (position, transaction) in full.transactions.iter().enumerate() {
+        let stored = storage
+            .transaction(&transaction.txid())
+            .await
+            .expect("transaction")
+            .expect("confirmed");
+        assert_eq!(stored.transaction, *transaction);
+        assert_eq!(
+            (stored.block_hash, stored.height, stored.position as usize),
+            (full.hash(), 1, position)
+        );
+    }
+    let mut expected: Vec<(Address, Account)> = accounts
+        .iter()
+        .filter_map(|(address, account)| Some((*address, (*account)?)))
+        .collect();
+    expected.sort_by_key(|(address, _)| *address);
+    assert_eq!(storage.load_accounts().await.expect("accounts"), expected);
+    let mut pending = storage.load_mempool().await.expect("mempool");
+    pending.sort_by_key(|(transaction, _)| transaction.nonce);
+    assert_eq!(pending, returned);
 }
