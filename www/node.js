@@ -21,6 +21,7 @@ async function refresh() {
       ...entry('Mining', s.is_mining ? `yes, ${Math.round(s.hash_rate).toLocaleString()} H/s` : 'no'),
       ...entry('Peers', s.peers_count),
     );
+    await fillNetwork(s);
     await fillBlocks(document.querySelector('#blocks tbody'));
     const { transactions } = await get('/transactions/pending?limit=20');
     document.querySelector('#pending tbody').replaceChildren(
@@ -30,6 +31,22 @@ async function refresh() {
   } catch (error) {
     showError(error);
   }
+}
+
+// The node's peer id and dialable addresses, then its connected peers.
+async function fillNetwork(s) {
+  const addrs = s.listen_addrs.length ? s.listen_addrs.join('\n') : 'not listening (no --listen, no --bootstrap)';
+  document.getElementById('p2p').replaceChildren(
+    ...entry('Peer id', s.peer_id || '—'),
+    ...entry('Listen addresses', addrs),
+  );
+  const { peers } = await get('/network/peers');
+  const connected = peers.filter((p) => p.connected);
+  document.querySelector('#peers tbody').replaceChildren(
+    ...(connected.length
+      ? connected.map((p) => row(cell(short(p.peer_id), true), cell(p.multiaddrs[0] || '—', true), cell(p.latency_ms == null ? '—' : `${p.latency_ms} ms`)))
+      : [row(cell('no peers connected'), cell(''), cell(''))]),
+  );
 }
 
 refresh();
