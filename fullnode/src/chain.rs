@@ -58,7 +58,9 @@ pub struct TipStatus {
     pub hash: BlockHash,
     /// Cumulative work.
     pub chain_work: Work,
-    /// Mean seconds between the last (up to) 100 blocks; 0 at genesis.
+    /// Mean seconds between the last (up to) 100 mined blocks; genesis is
+    /// left out (its time is fixed by the network's definition, often long
+    /// before the first block), so 0 below height 2.
     pub average_block_time: f64,
     /// Pending transactions.
     pub mempool_size: usize,
@@ -71,7 +73,7 @@ const AVERAGE_SPAN: u64 = 100;
 
 fn tip_status(index: &BlockIndex, mempool: &Mempool) -> TipStatus {
     let tip = index.tip();
-    let span = tip.header.height.min(AVERAGE_SPAN);
+    let span = tip.header.height.saturating_sub(1).min(AVERAGE_SPAN);
     let first_time = index
         .hash_at(tip.header.height - span)
         .and_then(|hash| index.get(&hash))

@@ -37,7 +37,7 @@ pub(super) struct Status<'a> {
     chain_work: &'a str,
     /// Best block's time (ms since the Unix epoch).
     last_block_time: u64,
-    /// Mean seconds between the last 100 blocks (0 at genesis).
+    /// Mean seconds between the last 100 mined blocks (genesis left out; 0 below height 2).
     average_block_time: f64,
     /// Transactions in the mempool.
     mempool_size: usize,

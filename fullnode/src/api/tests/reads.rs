@@ -49,7 +49,12 @@ pub(super) async fn status_describes_a_fresh_regtest_node(database: TestDatabase
     assert_eq!(status["tip_hash"], tip["hash"]);
     assert_eq!(status["last_block_time"], tip["timestamp"]);
     assert_eq!(status["chain_work"], tip["chain_work"]);
-    assert!(status["average_block_time"].as_f64().expect("a number") >= 0.0);
+    // Between blocks 1 and 2 only: the genesis time (fixed, long ago) is left out.
+    let first = node.get("/blocks/1").await.expect(StatusCode::OK);
+    let between = (tip["timestamp"].as_u64().expect("ms")
+        - first["timestamp"].as_u64().expect("ms")) as f64
+        / 1000.0;
+    assert_eq!(status["average_block_time"].as_f64(), Some(between));
 }
 
 pub(super) async fn latest_blocks_are_newest_first_within_the_limit_bounds(database: TestDatabase) {
