@@ -424,7 +424,11 @@ impl EventLoop {
         } else if message.topic == self.names.transactions.hash() {
             match Transaction::decode(&message.data) {
                 Ok(transaction) => {
-                    if !self.transactions.submit(transaction, origin, now_ms()) {
+                    if self
+                        .transactions
+                        .submit(transaction, origin, now_ms())
+                        .is_err()
+                    {
                         report(self, gossipsub::MessageAcceptance::Ignore);
                     }
                 }
@@ -756,6 +760,10 @@ impl EventLoop {
             self.resubmit(orphan);
             return;
         }
+        self.keep_orphan(sender, orphan);
+    }
+
+    fn keep_orphan(&mut self, sender: Address, orphan: Orphan<Source>) {
         for dropped in self.orphans.insert(sender, orphan) {
             self.validated(&dropped, gossipsub::MessageAcceptance::Ignore);
         }
@@ -765,14 +773,24 @@ impl EventLoop {
         );
     }
 
+    /// Submits a held transaction again; held on when every worker is busy
+    /// (tried again on the next tick, until it expires).
     fn resubmit(&mut self, orphan: Orphan<Source>) {
         let Orphan {
             transaction,
             tag,
             since_ms,
         } = orphan;
-        if !self.transactions.submit(transaction, tag.clone(), since_ms) {
-            self.validated(&tag, gossipsub::MessageAcceptance::Ignore);
+        if let Err(transaction) = self.transactions.submit(transaction, tag.clone(), since_ms) {
+            let orphan = Orphan {
+                transaction: *transaction,
+                tag,
+                since_ms,
+            };
+            match orphan.transaction.sender_address() {
+                Some(sender) => self.keep_orphan(sender, orphan),
+                None => self.validated(&orphan.tag, gossipsub::MessageAcceptance::Ignore),
+            }
         }
     }
 

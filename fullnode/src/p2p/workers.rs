@@ -192,11 +192,16 @@ impl TransactionWorkers {
         }
     }
 
-    /// Submits `transaction`, first received at `since_ms`; false when every
-    /// worker is busy (the message is ignored).
-    pub(super) fn submit(&self, transaction: Transaction, source: Source, since_ms: u64) -> bool {
+    /// Submits `transaction`, first received at `since_ms`; gives it back
+    /// when every worker is busy.
+    pub(super) fn submit(
+        &self,
+        transaction: Transaction,
+        source: Source,
+        since_ms: u64,
+    ) -> Result<(), Box<Transaction>> {
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-            return false;
+            return Err(Box::new(transaction));
         };
         let chain = Arc::clone(&self.chain);
         let reports = self.reports.clone();
@@ -214,7 +219,7 @@ impl TransactionWorkers {
             drop(permit);
             let _ = reports.send(Report::Transaction { source, verdict });
         });
-        true
+        Ok(())
     }
 }
 
