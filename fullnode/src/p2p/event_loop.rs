@@ -719,8 +719,9 @@ impl EventLoop {
             BlockVerdict::Invalid(reason) => {
                 tracing::info!(peer = %source.peer(), block = %hash, %reason, "invalid block from peer");
                 self.penalize(source.peer(), Misbehaviour::InvalidBlock);
-                if from_sync {
-                    // Drop the branch it was on: rebuild the header chain from ours.
+                if from_sync && !self.rebuilding_headers {
+                    // Drop the branch it was on: rebuild the header chain
+                    // from ours (once for a whole batch of forged blocks).
                     self.rebuilding_headers = true;
                     workers::rebuild_headers(Arc::clone(&self.chain), self.report_sender.clone());
                 }

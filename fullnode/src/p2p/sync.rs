@@ -48,6 +48,9 @@ pub enum Asked {
 struct PeerState {
     /// Height of the highest header this peer showed us.
     best_height: u64,
+    /// That header's hash: the branch the peer is on, so blocks are asked
+    /// only of peers whose branch holds them.
+    best_hash: Option<BlockHash>,
     headers_in_flight: bool,
     block_requests: usize,
 }
@@ -100,6 +103,7 @@ impl SyncManager {
         self.invalid.clear();
         for peer in self.peers.values_mut() {
             peer.best_height = 0;
+            peer.best_hash = None;
         }
     }
 
@@ -178,8 +182,11 @@ impl SyncManager {
         }
         match self.headers.accept_headers(headers, now_ms) {
             Ok(update) => {
-                if let Some(state) = self.peers.get_mut(peer) {
-                    state.best_height = state.best_height.max(last.height);
+                if let Some(state) = self.peers.get_mut(peer)
+                    && (state.best_hash.is_none() || last.height >= state.best_height)
+                {
+                    state.best_height = last.height;
+                    state.best_hash = Some(last.hash());
                 }
                 if update.added == 0 && headers.len() == MAX_HEADERS {
                     // A full batch we already had: the peer is not following our locator.
@@ -208,10 +215,16 @@ impl SyncManager {
 
     /// Height of the last block the best header chain shares with the chain owner's tip.
     fn fork_height(&self) -> u64 {
-        let (mut hash, height) = self.chain_tip;
+        let (hash, height) = self.chain_tip;
         if self.headers.is_on_best_chain(&hash) {
             return height;
         }
+        self.shared_height(hash)
+    }
+
+    /// Height of the last header the branch ending at `hash` shares with
+    /// the best header chain (0 when `hash` is not a known header).
+    fn shared_height(&self, mut hash: BlockHash) -> u64 {
         while let Some(header) = self.headers.get(&hash) {
             if self.headers.is_on_best_chain(&hash) {
                 return header.height;
@@ -263,6 +276,13 @@ impl SyncManager {
         }
         let mut requests = Vec::new();
         let mut wanted = wanted.into_iter().peekable();
+        // What each peer can serve: the best header chain up to where the
+        // peer's branch leaves it.
+        let servable: HashMap<PeerId, u64> = self
+            .peers
+            .iter()
+            .map(|(peer, state)| (*peer, self.servable_height(state)))
+            .collect();
         let mut peers: Vec<PeerId> = self.peers.keys().copied().collect();
         // Spread batches: least busy peers first.
         peers.sort_by_key(|peer| self.peers[peer].block_requests);
@@ -273,13 +293,14 @@ impl SyncManager {
                     break 'batches;
                 };
                 let state = self.peers.get_mut(peer).expect("listed peer");
-                if state.block_requests >= REQUESTS_PER_PEER || state.best_height < first_height {
+                let servable = servable[peer];
+                if state.block_requests >= REQUESTS_PER_PEER || servable < first_height {
                     continue;
                 }
                 let mut hashes = Vec::new();
                 while hashes.len() < MAX_BLOCKS {
                     match wanted.peek() {
-                        Some(&(height, hash)) if height <= state.best_height => {
+                        Some(&(height, hash)) if height <= servable => {
                             hashes.push(hash);
                             wanted.next();
                         }
@@ -304,6 +325,13 @@ impl SyncManager {
             }
         }
         requests
+    }
+
+    /// The height up to which a peer in `state` has the blocks of the best
+    /// header chain: where its branch leaves it (its best header's height
+    /// when that is on it; 0 while it has shown no header).
+    fn servable_height(&self, state: &PeerState) -> u64 {
+        state.best_hash.map_or(0, |hash| self.shared_height(hash))
     }
 
     /// `peer` answered a blocks request for `asked`.

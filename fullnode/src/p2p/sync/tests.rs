@@ -236,3 +236,64 @@ fn a_peer_leaving_frees_its_requests() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].0, b);
 }
+
+#[test]
+fn blocks_are_asked_only_of_peers_whose_branch_holds_them() {
+    let mut sync = manager();
+    let (short, long) = (PeerId::random(), PeerId::random());
+    sync.add_peer(short);
+    sync.add_peer(long);
+    // Both share 10 headers; `short` has 15 more of its own, `long` 30 of
+    // its own (more work: the best header chain).
+    let shared = headers_after(&REGTEST.genesis_header(), 10, 1);
+    let fork = *shared.last().expect("shared headers");
+    let short_branch: Vec<Header> = shared
+        .iter()
+        .copied()
+        .chain(headers_after(&fork, 15, 2))
+        .collect();
+    let long_branch: Vec<Header> = shared
+        .iter()
+        .copied()
+        .chain(headers_after(&fork, 30, 3))
+        .collect();
+    sync.headers_request(&short);
+    assert_eq!(sync.on_headers(&short, &short_branch, NOW), Ok(false));
+    sync.headers_request(&long);
+    assert_eq!(sync.on_headers(&long, &long_branch, NOW), Ok(false));
+    assert_eq!(sync.header_height(), 40);
+
+    // Ask until nothing more is asked: `short` only ever gets the shared
+    // blocks, although its best header is higher than most of the branch.
+    let mut asked_of_short = Vec::new();
+    let mut asked = HashSet::new();
+    loop {
+        let requests = sync.block_requests();
+        if requests.is_empty() {
+            break;
+        }
+        for (peer, _, hashes) in requests {
+            if peer == short {
+                asked_of_short.extend(hashes.iter().copied());
+            }
+            asked.extend(hashes.iter().copied());
+            sync.blocks_failed(&peer, &hashes);
+        }
+        if asked.len() >= 40 {
+            break;
+        }
+    }
+    let shared_hashes: HashSet<BlockHash> = shared.iter().map(Header::hash).collect();
+    assert!(
+        asked_of_short
+            .iter()
+            .all(|hash| shared_hashes.contains(hash)),
+        "{} blocks asked of the peer on the other branch",
+        asked_of_short.len()
+    );
+    let long_hashes: HashSet<BlockHash> = long_branch.iter().map(Header::hash).collect();
+    assert_eq!(
+        asked, long_hashes,
+        "every block of the best branch is asked"
+    );
+}
