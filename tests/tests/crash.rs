@@ -1,4 +1,5 @@
-//! kill -9 at random moments while the node mines and takes transactions:
+//! kill -9 at random moments while the node mines and takes transactions
+//! from several senders at once (so their writes share group commits):
 //! every restart finds a valid chain, the same or a higher tip, and every
 //! transaction it answered 202 for.
 
@@ -20,14 +21,81 @@ use crate::support::node::{NodeOptions, NodeProcess};
 
 const KILLS: usize = 12;
 
-fn sender_key() -> SigningKey {
+/// Test-vector keys sending at once, one submitter each; key 0 mines and
+/// funds the others.
+const SENDERS: usize = 3;
+
+fn vector_key(index: usize) -> SigningKey {
     let pkcs8 = hex::decode(
-        data("core/tests/data/rsa.json")["keys"][0]["pkcs8"]
+        data("core/tests/data/rsa.json")["keys"][index]["pkcs8"]
             .as_str()
             .expect("hex"),
     )
     .expect("hex");
     SigningKey::from_pkcs8_der(&pkcs8).expect("valid key")
+}
+
+/// `key`'s next payment of `amount` to `to`, with the nonce the node expects.
+fn next_payment(
+    addr: std::net::SocketAddr,
+    key: &SigningKey,
+    to: Address,
+    amount: u64,
+    rng: &mut rand::rngs::StdRng,
+) -> Option<Transaction> {
+    let sender = key.public_key().address();
+    let balance = request(
+        addr,
+        "GET",
+        &format!("/api/v1/wallet/{}/balance", sender.to_bech32m("rblk")),
+        None,
+    )
+    .ok()?;
+    let nonce = balance.body["next_nonce"].as_u64().unwrap_or(0);
+    let transaction = Transaction::new_signed(
+        &REGTEST,
+        key,
+        to,
+        Amount(amount),
+        Amount(rng.random_range(0..100)),
+        nonce,
+        1,
+        rng,
+    )
+    .expect("signs");
+    Some(transaction)
+}
+
+/// Submits `key`'s payments one after the other until `stop` or the node
+/// goes away; remembers every 202.
+fn submit_until_killed(
+    addr: std::net::SocketAddr,
+    key: &SigningKey,
+    stop: &AtomicBool,
+    acknowledged: &Mutex<BTreeSet<String>>,
+    mut rng: rand::rngs::StdRng,
+) {
+    while !stop.load(Ordering::Acquire) {
+        let to = Address(rng.random());
+        let Some(transaction) = next_payment(addr, key, to, 1000, &mut rng) else {
+            return;
+        };
+        match request(
+            addr,
+            "POST",
+            "/api/v1/transactions",
+            Some(&transaction_json(&transaction)),
+        ) {
+            Ok(answer) if answer.status == 202 => {
+                acknowledged
+                    .lock()
+                    .expect("lock")
+                    .insert(answer.body["txid"].as_str().expect("txid").to_string());
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
 }
 
 fn transaction_json(transaction: &Transaction) -> serde_json::Value {
@@ -80,8 +148,8 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     eprintln!("crash test seed {seed} (rerun with CRASH_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
-    let key = sender_key();
-    let sender = key.public_key().address();
+    let keys: Vec<SigningKey> = (0..SENDERS).map(vector_key).collect();
+    let sender = keys[0].public_key().address();
     let mut options = NodeOptions::regtest(dir.path());
     options.extra = vec![
         "--mine".into(),
@@ -111,64 +179,38 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
             );
         }
 
-        // Submit transactions until the kill; remember every 202.
+        if round == 0 {
+            fund_other_senders(&node, &keys, &acknowledged, &mut rng);
+        }
+
+        // Every sender submits until the kill; every 202 is remembered.
         let stop = Arc::new(AtomicBool::new(false));
-        let submitter = {
-            let (stop, acknowledged, key, addr) = (
-                Arc::clone(&stop),
-                Arc::clone(&acknowledged),
-                key.clone(),
-                node.addr,
-            );
-            let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ round as u64);
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::Acquire) {
-                    let Ok(balance) = request(
-                        addr,
-                        "GET",
-                        &format!("/api/v1/wallet/{}/balance", sender.to_bech32m("rblk")),
-                        None,
-                    ) else {
-                        return;
-                    };
-                    let nonce = balance.body["next_nonce"].as_u64().unwrap_or(0);
-                    let to = Address(rng.random());
-                    let transaction = Transaction::new_signed(
-                        &REGTEST,
-                        &key,
-                        to,
-                        Amount(1000),
-                        Amount(rng.random_range(0..100)),
-                        nonce,
-                        1,
-                        &mut rng,
-                    )
-                    .expect("signs");
-                    match request(
-                        addr,
-                        "POST",
-                        "/api/v1/transactions",
-                        Some(&transaction_json(&transaction)),
-                    ) {
-                        Ok(answer) if answer.status == 202 => {
-                            acknowledged
-                                .lock()
-                                .expect("lock")
-                                .insert(answer.body["txid"].as_str().expect("txid").to_string());
-                        }
-                        Ok(_) => {}
-                        Err(_) => return,
-                    }
-                }
+        let submitters: Vec<_> = keys
+            .iter()
+            .enumerate()
+            .map(|(index, key)| {
+                let (stop, acknowledged, key, addr) = (
+                    Arc::clone(&stop),
+                    Arc::clone(&acknowledged),
+                    key.clone(),
+                    node.addr,
+                );
+                let rng =
+                    rand::rngs::StdRng::seed_from_u64(seed ^ (round * SENDERS + index) as u64);
+                std::thread::spawn(move || {
+                    submit_until_killed(addr, &key, &stop, &acknowledged, rng);
+                })
             })
-        };
+            .collect();
         std::thread::sleep(Duration::from_millis(rng.random_range(200..1500)));
         last_height = get(node.addr, "/api/v1/status").body["height"]
             .as_u64()
             .expect("height");
         node.kill();
         stop.store(true, Ordering::Release);
-        let _ = submitter.join();
+        for submitter in submitters {
+            let _ = submitter.join();
+        }
     }
     let node = NodeProcess::start(&options);
     assert!(verify_chain(&node) >= last_height);
@@ -185,4 +227,43 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         "{} acknowledged transactions kept through {KILLS} kills",
         acknowledged.len()
     );
+}
+
+/// Key 0 (the miner) pays each other sender, and the payments are mined.
+fn fund_other_senders(
+    node: &NodeProcess,
+    keys: &[SigningKey],
+    acknowledged: &Mutex<BTreeSet<String>>,
+    rng: &mut rand::rngs::StdRng,
+) {
+    // Key 0 needs a mined block before it can pay.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while get(node.addr, "/api/v1/status").body["height"].as_u64() < Some(1) {
+        assert!(std::time::Instant::now() < deadline, "the node mines");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut txids = Vec::new();
+    for key in &keys[1..] {
+        let to = key.public_key().address();
+        let payment =
+            next_payment(node.addr, &keys[0], to, 1_000_000_000, rng).expect("the node runs");
+        let answer = request(
+            node.addr,
+            "POST",
+            "/api/v1/transactions",
+            Some(&transaction_json(&payment)),
+        )
+        .expect("the node answers");
+        assert_eq!(answer.status, 202, "{:?}", answer.body);
+        let txid = answer.body["txid"].as_str().expect("txid").to_string();
+        acknowledged.lock().expect("lock").insert(txid.clone());
+        txids.push(txid);
+    }
+    for txid in txids {
+        while get(node.addr, &format!("/api/v1/transactions/{txid}")).body["status"] != "confirmed"
+        {
+            assert!(std::time::Instant::now() < deadline, "the funding is mined");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
 }
