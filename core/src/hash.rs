@@ -147,12 +147,60 @@ impl HeaderMidstate {
     pub fn hash(&self, second_block: &[u8; 64]) -> [u8; 32] {
         let mut state = self.state;
         sha2::block_api::compress256(&mut state, &[*second_block, PADDING_AFTER_128_BYTES]);
-        let mut out = [0u8; 32];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        out
+        digest_bytes(state)
     }
+}
+
+/// A nonce search over one 128-byte header whose nonce is its last 8
+/// bytes (little-endian): the midstate of the first 64 bytes, and the last
+/// 64 bytes already followed by their padding block, so each nonce costs
+/// writing 8 bytes and two compressions, with nothing copied.
+#[derive(Clone, Debug)]
+pub struct NonceSearch {
+    midstate: [u32; 8],
+    blocks: [[u8; 64]; 2],
+}
+
+impl NonceSearch {
+    /// Prepares the search over `header` (its nonce bytes are overwritten by
+    /// [`NonceSearch::set_nonce`]).
+    pub fn new(header: &[u8; 128]) -> Self {
+        let (first, second) = header.split_at(64);
+        let first: &[u8; 64] = first.try_into().expect("64 bytes");
+        let second: [u8; 64] = second.try_into().expect("64 bytes");
+        Self {
+            midstate: HeaderMidstate::new(first).state,
+            blocks: [second, PADDING_AFTER_128_BYTES],
+        }
+    }
+
+    /// Puts `nonce` into the header's last 8 bytes.
+    pub fn set_nonce(&mut self, nonce: u64) {
+        self.blocks[0][56..].copy_from_slice(&nonce.to_le_bytes());
+    }
+
+    /// SHA-256 of the header as the eight big-endian words of the digest
+    /// (word 0 holds the digest's first 4 bytes): compare them with
+    /// [`crate::pow::Target::is_met_by_words`] without serialising.
+    pub fn hash_words(&self) -> [u32; 8] {
+        let mut state = self.midstate;
+        sha2::block_api::compress256(&mut state, &self.blocks);
+        state
+    }
+
+    /// SHA-256 of the header.
+    pub fn hash(&self) -> [u8; 32] {
+        digest_bytes(self.hash_words())
+    }
+}
+
+/// The digest bytes of a final SHA-256 state.
+fn digest_bytes(state: [u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -177,6 +225,26 @@ mod tests {
         let first: [u8; 64] = header[..64].try_into().expect("64 bytes");
         let second: [u8; 64] = header[64..].try_into().expect("64 bytes");
         assert_eq!(HeaderMidstate::new(&first).hash(&second), sha256(&header));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nonce_search_hashes_the_header_with_its_nonce(
+            first in proptest::array::uniform32(proptest::num::u8::ANY),
+            rest in proptest::collection::vec(proptest::num::u8::ANY, 96),
+            nonces in proptest::collection::vec(proptest::num::u64::ANY, 1..8),
+        ) {
+            let mut header = [0u8; 128];
+            header[..32].copy_from_slice(&first);
+            header[32..].copy_from_slice(&rest);
+            let mut search = NonceSearch::new(&header);
+            for nonce in nonces {
+                search.set_nonce(nonce);
+                header[120..].copy_from_slice(&nonce.to_le_bytes());
+                proptest::prop_assert_eq!(search.hash(), sha256(&header));
+                proptest::prop_assert_eq!(digest_bytes(search.hash_words()), sha256(&header));
+            }
+        }
     }
 
     #[test]

@@ -120,6 +120,25 @@ impl Target {
         U256::from_be_bytes(*hash) <= self.0
     }
 
+    /// [`Target::is_met_by`] for a digest given as its eight big-endian
+    /// words ([`crate::hash::NonceSearch::hash_words`]). The most
+    /// significant word settles almost every comparison, so the miner's
+    /// loop rarely builds the full number.
+    pub fn is_met_by_words(&self, words: &[u32; 8]) -> bool {
+        let top: u32 = (self.0 >> 224_usize).to::<u32>();
+        match words[0].cmp(&top) {
+            core::cmp::Ordering::Less => true,
+            core::cmp::Ordering::Greater => false,
+            core::cmp::Ordering::Equal => {
+                let mut bytes = [0u8; 32];
+                for (chunk, word) in bytes.chunks_exact_mut(4).zip(words) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+                self.is_met_by(&bytes)
+            }
+        }
+    }
+
     /// floor(2^256 / (target + 1)), computed as Bitcoin Core does:
     /// (~target / (target + 1)) + 1, which needs no 257-bit number.
     pub fn work(&self) -> Work {
@@ -152,6 +171,36 @@ impl Work {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words_of(bytes: &[u8; 32]) -> [u32; 8] {
+        let mut words = [0u32; 8];
+        for (word, chunk) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *word = u32::from_be_bytes(chunk.try_into().expect("4 bytes"));
+        }
+        words
+    }
+
+    proptest::proptest! {
+        /// Word-wise and byte-wise comparison agree, also when the top
+        /// words are equal (the hash made close to the target).
+        #[test]
+        fn is_met_by_words_agrees_with_is_met_by(
+            target in proptest::array::uniform32(proptest::num::u8::ANY),
+            hash in proptest::array::uniform32(proptest::num::u8::ANY),
+            share_top in proptest::bool::ANY,
+            share_all in proptest::bool::ANY,
+        ) {
+            let target = Target(U256::from_be_bytes(target));
+            let mut hash = hash;
+            if share_top {
+                hash[..4].copy_from_slice(&target.0.to_be_bytes::<32>()[..4]);
+            }
+            if share_all {
+                hash = target.0.to_be_bytes::<32>();
+            }
+            proptest::prop_assert_eq!(target.is_met_by_words(&words_of(&hash)), target.is_met_by(&hash));
+        }
+    }
 
     #[test]
     fn genesis_bits_decode_to_the_designed_targets() {

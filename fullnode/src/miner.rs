@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use blockchain_core::hash::HeaderMidstate;
+use blockchain_core::hash::NonceSearch;
 use blockchain_core::{Block, Target};
 
 /// Hashes between checks for a new template or a stop.
@@ -59,15 +59,12 @@ pub fn search(
     hashes: &AtomicU64,
     keep_going: impl Fn() -> bool,
 ) -> Option<Block> {
-    let bytes = template.block.header.to_bytes();
-    let first: [u8; 64] = bytes[..64].try_into().expect("header is 128 bytes");
-    let mut second: [u8; 64] = bytes[64..].try_into().expect("header is 128 bytes");
-    let midstate = HeaderMidstate::new(&first);
+    let mut search = NonceSearch::new(&template.block.header.to_bytes());
     let mut nonce = start;
     loop {
         for _ in 0..BATCH {
-            second[56..].copy_from_slice(&nonce.to_le_bytes());
-            if template.target.is_met_by(&midstate.hash(&second)) {
+            search.set_nonce(nonce);
+            if template.target.is_met_by_words(&search.hash_words()) {
                 hashes.fetch_add(BATCH, Ordering::Relaxed);
                 let mut block = template.block.clone();
                 block.header.nonce = nonce;
