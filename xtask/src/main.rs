@@ -58,8 +58,16 @@ fn main() -> ExitCode {
 
 /// The workspace root (the parent of this package's directory).
 fn root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    // `cargo run` (the `xtask` alias) says where xtask's manifest is now;
+    // the path compiled in is only a fallback: with a target directory
+    // shared by two checkouts, the binary one of them runs may have been
+    // built in the other.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
+        .parent()
+        .map_or(manifest_dir.clone(), Path::to_path_buf)
 }
 
 /// A `cargo` command running in the workspace root. Uses the cargo that runs
