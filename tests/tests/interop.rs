@@ -44,10 +44,7 @@ fn run_js_peer(node: &NodeProcess, script: &str, addr: &str) -> Vec<Value> {
             }
         }
     });
-    let miner = crate::support::data("core/tests/data/rsa.json")["keys"][0]["rblk"]
-        .as_str()
-        .expect("address")
-        .to_owned();
+    let miner = crate::support::vector_address(0);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut events = Vec::new();
     let mut subscribed = false;

@@ -12,10 +12,10 @@ use libp2p::{Multiaddr, PeerId};
 use serde_json::json;
 
 use crate::p2p::{node_with, tip};
-use crate::support::data;
 use crate::support::evil_peer::{EvilPeer, Lie, made_up_chain};
 use crate::support::http::{get, post};
 use crate::support::node::NodeProcess;
+use crate::support::{data, vector_address};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -27,16 +27,7 @@ fn wait_until(what: &str, nodes: &[&NodeProcess], done: impl FnMut() -> bool) {
 /// An honest node with `count` blocks mined.
 fn honest_node(dir: &Path, count: u32) -> NodeProcess {
     let node = node_with(dir, &[]);
-    let miner = data("core/tests/data/rsa.json")["keys"][1]["rblk"]
-        .as_str()
-        .expect("address")
-        .to_string();
-    let answer = post(
-        node.addr,
-        "/api/v1/mining/blocks",
-        &json!({ "miner_address": miner, "count": count }),
-    );
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    node.mine(&vector_address(1), count);
     node
 }
 
@@ -206,16 +197,7 @@ fn transactions_gossiped_out_of_order_are_all_accepted() {
     let vectors = data("tests/data/rest_transactions.json");
     let vectors = vectors["transactions"]["regtest"].as_array().expect("txs");
     // Fund their sender.
-    let sender = data("core/tests/data/rsa.json")["keys"][0]["rblk"]
-        .as_str()
-        .expect("address")
-        .to_string();
-    let answer = post(
-        node.addr,
-        "/api/v1/mining/blocks",
-        &json!({ "miner_address": sender, "count": 1 }),
-    );
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    node.mine(&vector_address(0), 1);
 
     let transactions: Vec<Transaction> = vectors
         .iter()

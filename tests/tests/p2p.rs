@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::data;
 use crate::support::http::{get, post};
 use crate::support::node::{NodeOptions, NodeProcess};
+use crate::support::{data, vector_address};
 
 /// Waits until `done` holds, or fails with `what` and the logs.
 pub(crate) fn wait_until(
@@ -35,23 +35,6 @@ pub(crate) fn wait_until(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn mine(node: &NodeProcess, address: &str, count: u32) -> Value {
-    let answer = post(
-        node.addr,
-        "/api/v1/mining/blocks",
-        &json!({ "miner_address": address, "count": count }),
-    );
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
-    answer.body
-}
-
-fn key_address(index: usize) -> String {
-    data("core/tests/data/rsa.json")["keys"][index]["rblk"]
-        .as_str()
-        .expect("address")
-        .to_string()
 }
 
 pub(crate) fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
@@ -88,8 +71,8 @@ fn nodes_find_each_other_and_gossip_blocks_and_transactions() {
     );
 
     // A block mined on A reaches B and C.
-    let sender = key_address(0);
-    mine(&a, &sender, 1);
+    let sender = vector_address(0);
+    a.mine(&sender, 1);
     let a_tip = tip(&a);
     wait_until(
         "the block to reach B and C",
@@ -111,7 +94,7 @@ fn nodes_find_each_other_and_gossip_blocks_and_transactions() {
         &[&b, &c],
         || get(b.addr, "/api/v1/transactions/pending").body["count"] == transactions.len(),
     );
-    let mined = mine(&b, &key_address(2), 1);
+    let mined = b.mine(&vector_address(2), 1);
     assert_eq!(
         mined["blocks"][0]["transactions"].as_array().map(Vec::len),
         Some(transactions.len() + 1),
@@ -135,9 +118,9 @@ fn nodes_find_each_other_and_gossip_blocks_and_transactions() {
 fn a_fresh_node_syncs_a_long_chain() {
     let dir = tempfile::tempdir().expect("temp dir");
     let a = node_with(&dir.path().join("a"), &[]);
-    let miner = key_address(1);
+    let miner = vector_address(1);
     for _ in 0..20 {
-        mine(&a, &miner, 100);
+        a.mine(&miner, 100);
     }
     let target = tip(&a);
     assert_eq!(target.0, 2000);
@@ -170,10 +153,10 @@ fn clone_chain(from: &Path, to: &Path) {
 #[test]
 fn partitioned_nodes_agree_on_the_most_work_chain_when_reconnected() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sender = key_address(0);
+    let sender = vector_address(0);
     // A shared history: the sender's coins, mined before the partition.
     let a = node_with(&dir.path().join("a"), &[]);
-    mine(&a, &sender, 1);
+    a.mine(&sender, 1);
     assert_eq!(a.terminate(), Some(0));
     clone_chain(&dir.path().join("a"), &dir.path().join("b"));
     let a = node_with(&dir.path().join("a"), &[]);
@@ -194,13 +177,13 @@ fn partitioned_nodes_agree_on_the_most_work_chain_when_reconnected() {
         let answer = post(a.addr, "/api/v1/transactions", &transaction["json"]);
         assert_eq!(answer.status, 202, "{:?}", answer.body);
     }
-    mine(&a, &key_address(2), 1);
+    a.mine(&vector_address(2), 1);
     let short = tip(&a);
     wait_until("C to follow A", Duration::from_secs(30), &[&a, &c], || {
         tip(&c) == short
     });
     // Side B: more work, without them.
-    mine(&b, &key_address(1), 3);
+    b.mine(&vector_address(1), 3);
     let long = tip(&b);
     assert!(long.0 > short.0);
 

@@ -4,21 +4,14 @@
 
 use blockchain_core::merkle::MerkleProof;
 use blockchain_core::{Decode, MerkleHash, Txid};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::data;
 use crate::support::http::{get, post};
 use crate::support::node::{NodeOptions, NodeProcess};
 use crate::support::postgres::TestDatabase;
+use crate::support::{data, vector_address};
 
 const REWARD: u64 = 5_000_000_000;
-
-fn key_address(index: usize) -> String {
-    data("core/tests/data/rsa.json")["keys"][index]["rblk"]
-        .as_str()
-        .expect("address")
-        .to_string()
-}
 
 fn balance(node: &NodeProcess, address: &str) -> u64 {
     let answer = get(node.addr, &format!("/api/v1/wallet/{address}/balance"));
@@ -26,24 +19,14 @@ fn balance(node: &NodeProcess, address: &str) -> u64 {
     answer.body["balance"].as_u64().expect("balance")
 }
 
-fn mine(node: &NodeProcess, address: &str, count: u32) -> Value {
-    let answer = post(
-        node.addr,
-        "/api/v1/mining/blocks",
-        &json!({ "miner_address": address, "count": count }),
-    );
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
-    answer.body
-}
-
 fn python_signed_transactions_flow(options: NodeOptions) {
     let vectors = data("tests/data/rest_transactions.json");
     let sender = vectors["sender_address"]["regtest"]
         .as_str()
         .expect("sender");
-    assert_eq!(sender, key_address(0));
+    assert_eq!(sender, vector_address(0));
     let node = NodeProcess::start(&options);
-    mine(&node, sender, 1);
+    node.mine(sender, 1);
     assert_eq!(balance(&node, sender), REWARD);
 
     let transactions = vectors["transactions"]["regtest"]
@@ -68,8 +51,8 @@ fn python_signed_transactions_flow(options: NodeOptions) {
 
     let pending = get(node.addr, "/api/v1/transactions/pending");
     assert_eq!(pending.body["count"], 3);
-    let miner = key_address(2);
-    mine(&node, &miner, 1);
+    let miner = vector_address(2);
+    node.mine(&miner, 1);
 
     for transaction in transactions {
         let txid = transaction["txid"].as_str().expect("txid");
@@ -100,7 +83,7 @@ fn python_signed_transactions_flow(options: NodeOptions) {
         balance(&node, sender),
         REWARD - (1_000_000_000 + 1_000) - (250_000_000 + 5_000) - 1
     );
-    assert_eq!(balance(&node, &key_address(1)), 1_000_000_000 + 1);
+    assert_eq!(balance(&node, &vector_address(1)), 1_000_000_000 + 1);
     assert_eq!(balance(&node, &miner), REWARD + fees + 250_000_000);
 
     let tip = get(node.addr, "/api/v1/status").body["tip_hash"].clone();

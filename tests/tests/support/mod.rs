@@ -8,6 +8,14 @@ pub(crate) mod postgres;
 use serde_json::Value;
 
 /// A JSON file from the repository's test data.
+/// The regtest address of RSA test-vector key `index` (core/tests/data/rsa.json).
+pub(crate) fn vector_address(index: usize) -> String {
+    data("core/tests/data/rsa.json")["keys"][index]["rblk"]
+        .as_str()
+        .expect("address")
+        .to_owned()
+}
+
 pub(crate) fn data(path: &str) -> Value {
     let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
     let text =

@@ -113,6 +113,14 @@ impl NodeProcess {
         node
     }
 
+    /// Mines `count` blocks paying `address` now (`POST /api/v1/mining/blocks`).
+    pub(crate) fn mine(&self, address: &str, count: u32) -> serde_json::Value {
+        let body = serde_json::json!({ "miner_address": address, "count": count });
+        let answer = http::post(self.addr, "/api/v1/mining/blocks", &body);
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        answer.body
+    }
+
     /// `GET /api/v1/status`.
     pub(crate) fn status(&self) -> serde_json::Value {
         let answer = http::get(self.addr, "/api/v1/status");
