@@ -92,7 +92,7 @@ fn mined_headers(params: &'static Params, count: usize) -> Vec<Header> {
             merkle_root: MerkleHash([1; 32]),
             state_root: MerkleHash([2; 32]),
             time,
-            bits: blockchain_core::difficulty::next_bits(params, parent.height, parent.time),
+            bits: blockchain_core::difficulty::next_bits(params, &parent),
             nonce: 0,
         };
         let target = header.bits.to_target().expect("canonical");
@@ -130,6 +130,7 @@ fn headers(c: &mut Criterion) {
         height: 1,
         time: headers[0].time,
         median_time_past: headers[0].time - 1,
+        anchor_time: Some(headers[0].time),
     };
     let child = headers[1];
     let hash = child.hash();

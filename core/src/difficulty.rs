@@ -1,34 +1,68 @@
-//! Difficulty: aserti3-2d (as in Bitcoin Cash), anchored at genesis.
+//! Difficulty: aserti3-2d (as in Bitcoin Cash), anchored at block 1.
+//!
+//! Block 1, the child of genesis, carries the genesis bits; every later
+//! block's target follows from how far its parent is ahead of or behind an
+//! ideal schedule that starts at block 1 of the same chain. Genesis is not the
+//! anchor because its time is fixed in the code: a chain whose first block is
+//! mined long after it would start far behind schedule, at the pow limit.
 //!
 //! Integer arithmetic only, so native and wasm agree bit for bit.
 
 use ruint::aliases::{U256, U512};
 
+use crate::header::ParentInfo;
 use crate::params::{Params, Retarget};
 use crate::pow::{CompactBits, Target};
 
-/// The bits the child of a block at (`parent_height`, `parent_time_ms`) must carry.
-pub fn next_bits(params: &Params, parent_height: u64, parent_time_ms: u64) -> CompactBits {
-    match params.retarget {
-        Retarget::None => params.genesis_bits,
-        Retarget::Asert { half_life_ms } => {
-            asert_target(params, half_life_ms, parent_height, parent_time_ms).to_compact()
-        }
+/// The bits the child of `parent` must carry: the genesis bits when the
+/// parent is genesis (or the network does not retarget), else the ASERT
+/// target anchored at block 1 of the parent's chain, as canonical compact bits.
+pub fn next_bits(params: &Params, parent: &ParentInfo) -> CompactBits {
+    match next_asert_target(params, parent) {
+        Some(target) => target.to_compact(),
+        None => params.genesis_bits,
     }
 }
 
-/// The ASERT target (before compact encoding) for the child of the given parent.
-pub fn asert_target(
+/// The target the child of `parent` must meet, before compact encoding
+/// ([`next_bits`] is this target encoded, then decoded again by the check).
+pub fn next_target(params: &Params, parent: &ParentInfo) -> Target {
+    next_asert_target(params, parent).unwrap_or_else(|| params.initial_target())
+}
+
+/// None when the child carries the genesis bits.
+fn next_asert_target(params: &Params, parent: &ParentInfo) -> Option<Target> {
+    debug_assert_eq!(
+        parent.anchor_time.is_none(),
+        parent.height == 0,
+        "only genesis has no block 1 at or below it"
+    );
+    match (params.retarget, parent.anchor_time) {
+        (Retarget::None, _) | (_, None) => None,
+        (Retarget::Asert { half_life_ms }, Some(anchor_time_ms)) => Some(asert_target(
+            params,
+            half_life_ms,
+            anchor_time_ms,
+            parent.height,
+            parent.time,
+        )),
+    }
+}
+
+/// The aserti3-2d formula of DESIGN section 3 for a parent at
+/// (`parent_height`, `parent_time_ms`) whose chain's block 1 has time
+/// `anchor_time_ms`: clamped to `1..=pow_limit`.
+fn asert_target(
     params: &Params,
     half_life_ms: u64,
+    anchor_time_ms: u64,
     parent_height: u64,
     parent_time_ms: u64,
 ) -> Target {
-    let time_delta = i128::from(parent_time_ms) - i128::from(params.genesis_time_ms);
-    let height_delta = i128::from(parent_height);
-    // |time_delta| < 2^64, spacing * height < 2^64 * 2^64: the product with 2^16
-    // stays far below i128::MAX only while spacing < 2^47 ms, which holds for any
-    // sensible network; the parameters are constants checked by tests.
+    // |time_delta| < 2^64 and |height_delta| < 2^64, so with any spacing below
+    // 2^47 ms the numerator stays below 2^127: no overflow in i128.
+    let time_delta = i128::from(parent_time_ms) - i128::from(anchor_time_ms);
+    let height_delta = i128::from(parent_height) - 1;
     let ideal = i128::from(params.target_spacing_ms) * height_delta;
     let numerator = (time_delta - ideal) * 65536;
     // i128 division is a slow library call; every real chain fits in i64.
@@ -80,70 +114,4 @@ fn mul_small(value: &U256, factor: u64) -> U512 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::params::{DEVNET, REGTEST};
-
-    const HALF_LIFE: u64 = 3_600_000;
-
-    #[test]
-    fn on_schedule_keeps_the_initial_target() {
-        for height in [0u64, 1, 100, 1_000_000] {
-            let time = DEVNET.genesis_time_ms + height * DEVNET.target_spacing_ms;
-            assert_eq!(
-                asert_target(&DEVNET, HALF_LIFE, height, time),
-                DEVNET.initial_target()
-            );
-            assert_eq!(next_bits(&DEVNET, height, time), DEVNET.genesis_bits);
-        }
-    }
-
-    #[test]
-    fn one_half_life_behind_doubles_the_target() {
-        let time = DEVNET.genesis_time_ms + HALF_LIFE;
-        assert_eq!(
-            asert_target(&DEVNET, HALF_LIFE, 0, time).0,
-            DEVNET.initial_target().0 << 1
-        );
-        let ahead = DEVNET.genesis_time_ms + 360 * DEVNET.target_spacing_ms - HALF_LIFE;
-        assert_eq!(
-            asert_target(&DEVNET, HALF_LIFE, 360, ahead).0,
-            DEVNET.initial_target().0 >> 1
-        );
-    }
-
-    #[test]
-    fn extremes_clamp_to_one_and_the_pow_limit() {
-        assert_eq!(
-            asert_target(&DEVNET, HALF_LIFE, 0, u64::MAX),
-            DEVNET.pow_limit
-        );
-        assert_eq!(
-            asert_target(&DEVNET, HALF_LIFE, u64::MAX, 0).0,
-            U256::from(1u8)
-        );
-        assert_eq!(
-            asert_target(
-                &DEVNET,
-                HALF_LIFE,
-                1_000_000_000,
-                DEVNET.genesis_time_ms + 1
-            )
-            .0,
-            U256::from(1u8)
-        );
-    }
-
-    #[test]
-    fn mul_small_matches_full_multiplication() {
-        let value = U256::MAX - U256::from(12345u64);
-        let wide = U512::from_limbs_slice(value.as_limbs());
-        assert_eq!(mul_small(&value, 131_071), wide * U512::from(131_071u64));
-    }
-
-    #[test]
-    fn regtest_never_retargets() {
-        assert_eq!(next_bits(&REGTEST, 5, 0), REGTEST.genesis_bits);
-        assert_eq!(next_bits(&REGTEST, 5, u64::MAX), REGTEST.genesis_bits);
-    }
-}
+mod tests;

@@ -203,6 +203,21 @@ pub struct ParentInfo {
     pub time: u64,
     /// Median of the times of the last min(11, height + 1) blocks ending at the parent.
     pub median_time_past: u64,
+    /// Time of block 1 of the parent's chain, ASERT's anchor: the parent's
+    /// own time when it is block 1, None exactly when it is genesis.
+    pub anchor_time: Option<u64>,
+}
+
+impl ParentInfo {
+    /// The anchor time of a child of this parent whose time is `child_time`:
+    /// its own when it is block 1, else the same as this parent's.
+    pub fn child_anchor_time(&self, child_time: u64) -> Option<u64> {
+        if self.height == 0 {
+            Some(child_time)
+        } else {
+            self.anchor_time
+        }
+    }
 }
 
 /// Number of blocks whose times make the median time past.
@@ -236,7 +251,8 @@ pub fn check_proof_of_work(
 }
 
 /// Every rule of a non-genesis header that needs only its parent: height,
-/// prev_hash, time after the median time past, ASERT bits and proof of work.
+/// prev_hash, time after the median time past, ASERT bits (anchored at block
+/// 1, see [`crate::difficulty`]) and proof of work.
 /// The future-drift rule needs a clock: see [`check_header_time_against_clock`].
 pub fn check_header(
     params: &Params,
@@ -269,7 +285,7 @@ pub fn check_header(
             median_time_past: parent.median_time_past,
         });
     }
-    let expected_bits = next_bits(params, parent.height, parent.time);
+    let expected_bits = next_bits(params, parent);
     if header.bits != expected_bits {
         return Err(HeaderError::WrongBits {
             expected: expected_bits,

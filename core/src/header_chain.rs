@@ -22,6 +22,8 @@ struct Entry {
     parent: Option<usize>,
     chain_work: Work,
     median_time_past: u64,
+    /// Time of block 1 of this entry's branch (None for genesis).
+    anchor_time: Option<u64>,
 }
 
 impl Entry {
@@ -31,6 +33,7 @@ impl Entry {
             height: self.header.height,
             time: self.header.time,
             median_time_past: self.median_time_past,
+            anchor_time: self.anchor_time,
         }
     }
 }
@@ -96,6 +99,7 @@ impl HeaderChain {
             parent: None,
             chain_work: work,
             median_time_past: header.time,
+            anchor_time: None,
         };
         let mut by_hash = HashMap::new();
         by_hash.insert(hash, 0);
@@ -259,6 +263,7 @@ impl HeaderChain {
                 .chain_work
                 .saturating_add(target.work()),
             median_time_past: self.median_time_past_ending_at(header, parent),
+            anchor_time: parent_info.child_anchor_time(header.time),
         };
         self.entries.push(entry);
         let index = self.entries.len() - 1;

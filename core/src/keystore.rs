@@ -22,8 +22,10 @@ use crate::params::{Network, Params};
 pub const DEFAULT_ITERATIONS: u32 = 600_000;
 /// Most iterations a keystore may ask for (bounds the work a file can demand).
 pub const MAX_ITERATIONS: u32 = 10_000_000;
-const SALT_LEN: usize = 16;
-const IV_LEN: usize = 12;
+/// Bytes of PBKDF2 salt in a keystore.
+pub const SALT_LEN: usize = 16;
+/// Bytes of AES-GCM nonce in a keystore.
+pub const IV_LEN: usize = 12;
 const KDF: &str = "pbkdf2-hmac-sha256";
 const CIPHER: &str = "aes-256-gcm";
 
@@ -176,23 +178,16 @@ impl Keystore {
             .map_err(|error| KeystoreError::Key(error.to_string()))?;
         let aes_key = derive_key(password, &salt, iterations);
         let cipher = Aes256Gcm::new_from_slice(&*aes_key).expect("32-byte key");
-        let encrypted = cipher
+        let ciphertext = cipher
             .encrypt(&Nonce::from(iv), pkcs8.as_slice())
             .map_err(|_| KeystoreError::Key("encryption failed".into()))?;
-        Ok(Keystore {
-            version: 1,
-            network: params.name.into(),
-            address: key.public_key().address().to_bech32m(params.address_prefix),
-            public_key: public_key_pem(key.public_key()),
-            encrypted_private_key: EncryptedPrivateKey {
-                kdf: KDF.into(),
-                iterations,
-                salt: BASE64.encode(salt),
-                cipher: CIPHER.into(),
-                iv: BASE64.encode(iv),
-                encrypted: BASE64.encode(encrypted),
-            },
-        })
+        let sealed = SealedKey {
+            iterations,
+            salt,
+            iv,
+            ciphertext,
+        };
+        Ok(Keystore::from_sealed(params, key.public_key(), &sealed))
     }
 
     /// Reads keystore JSON.
@@ -222,9 +217,11 @@ impl Keystore {
             .map_err(|_| KeystoreError::BadEncoding { field: "address" })
     }
 
-    /// Decrypts the private key. The password never leaves this function;
-    /// the derived key and the plaintext are zeroised.
-    pub fn decrypt(&self, password: &str) -> Result<SigningKey, KeystoreError> {
+    /// Checks every field a decryption needs and returns the sealed key:
+    /// the KDF and cipher parameters and the ciphertext. A platform with its
+    /// own PBKDF2 and AES-GCM (WebCrypto) decrypts with these, then hands the
+    /// plaintext to [`Keystore::open_plaintext`].
+    pub fn sealed_key(&self) -> Result<SealedKey, KeystoreError> {
         if self.version != 1 {
             return Err(KeystoreError::Unsupported {
                 field: "version",
@@ -250,29 +247,84 @@ impl Keystore {
                 value: encrypted.iterations.to_string(),
             });
         }
-        let address = self.address()?;
+        self.address()?;
+        parse_public_key_pem(&self.public_key)?;
         let salt: [u8; SALT_LEN] = decode_base64("salt", &encrypted.salt)?;
         let iv: [u8; IV_LEN] = decode_base64("iv", &encrypted.iv)?;
         let ciphertext = BASE64
             .decode(&encrypted.encrypted)
             .map_err(|_| KeystoreError::BadEncoding { field: "encrypted" })?;
-        let aes_key = derive_key(password, &salt, encrypted.iterations);
-        let cipher = Aes256Gcm::new_from_slice(&*aes_key).expect("32-byte key");
-        let plaintext: Zeroizing<Vec<u8>> = Zeroizing::new(
-            cipher
-                .decrypt(&Nonce::from(iv), ciphertext.as_slice())
-                .map_err(|_| KeystoreError::WrongPassword)?,
-        );
-        let key = SigningKey::from_pkcs8_der(&plaintext)
+        // AES-GCM's tag alone is 16 bytes; a PKCS#8 RSA-3072 key is ~1.7 KB.
+        if ciphertext.len() <= 16 || ciphertext.len() > 16 * 1024 {
+            return Err(KeystoreError::BadEncoding { field: "encrypted" });
+        }
+        Ok(SealedKey {
+            iterations: encrypted.iterations,
+            salt,
+            iv,
+            ciphertext,
+        })
+    }
+
+    /// Checks a decrypted PKCS#8 private key against the file: it parses,
+    /// passes the key rules, and matches the public key and the address.
+    pub fn open_plaintext(&self, pkcs8_der: &[u8]) -> Result<SigningKey, KeystoreError> {
+        let key = SigningKey::from_pkcs8_der(pkcs8_der)
             .map_err(|error| KeystoreError::Key(error.to_string()))?;
         if parse_public_key_pem(&self.public_key)? != *key.public_key() {
             return Err(KeystoreError::Mismatch {
                 field: "public_key",
             });
         }
-        if key.public_key().address() != address {
+        if key.public_key().address() != self.address()? {
             return Err(KeystoreError::Mismatch { field: "address" });
         }
         Ok(key)
     }
+
+    /// A keystore from parts encrypted elsewhere (WebCrypto): `public_key`
+    /// is the key's SPKI, `sealed` what [`Keystore::sealed_key`] returns.
+    pub fn from_sealed(params: &Params, public_key: &RsaPublicKey, sealed: &SealedKey) -> Keystore {
+        Keystore {
+            version: 1,
+            network: params.name.into(),
+            address: public_key.address().to_bech32m(params.address_prefix),
+            public_key: public_key_pem(public_key),
+            encrypted_private_key: EncryptedPrivateKey {
+                kdf: KDF.into(),
+                iterations: sealed.iterations,
+                salt: BASE64.encode(sealed.salt),
+                cipher: CIPHER.into(),
+                iv: BASE64.encode(sealed.iv),
+                encrypted: BASE64.encode(&sealed.ciphertext),
+            },
+        }
+    }
+
+    /// Decrypts the private key. The password never leaves this function;
+    /// the derived key and the plaintext are zeroised.
+    pub fn decrypt(&self, password: &str) -> Result<SigningKey, KeystoreError> {
+        let sealed = self.sealed_key()?;
+        let aes_key = derive_key(password, &sealed.salt, sealed.iterations);
+        let cipher = Aes256Gcm::new_from_slice(&*aes_key).expect("32-byte key");
+        let plaintext: Zeroizing<Vec<u8>> = Zeroizing::new(
+            cipher
+                .decrypt(&Nonce::from(sealed.iv), sealed.ciphertext.as_slice())
+                .map_err(|_| KeystoreError::WrongPassword)?,
+        );
+        self.open_plaintext(&plaintext)
+    }
+}
+
+/// A private key sealed with a password: what a decryption needs.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SealedKey {
+    /// PBKDF2-HMAC-SHA256 iterations.
+    pub iterations: u32,
+    /// PBKDF2 salt.
+    pub salt: [u8; SALT_LEN],
+    /// AES-256-GCM nonce.
+    pub iv: [u8; IV_LEN],
+    /// AES-256-GCM ciphertext of the PKCS#8 DER key, tag appended.
+    pub ciphertext: Vec<u8>,
 }

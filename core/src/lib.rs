@@ -13,7 +13,10 @@
 //!   apply and undo;
 //! - [`validation`]: full block validation; [`header_chain`]: light-client
 //!   header chain; [`keystore`]: the wallet file; [`params`]: networks;
-//! - [`sync_message`]: the peer-to-peer sync protocol's requests and answers.
+//! - [`sync_message`]: the peer-to-peer sync protocol's requests and answers;
+//!   [`sync`]: headers-first sync as a state machine, generic over the peer id;
+//! - [`light`]: light-client checks of blocks, transaction proofs and account
+//!   proofs against verified headers.
 
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -32,10 +35,12 @@ pub mod hash;
 pub mod header;
 pub mod header_chain;
 pub mod keystore;
+pub mod light;
 pub mod merkle;
 pub mod params;
 pub mod pow;
 pub mod state;
+pub mod sync;
 pub mod sync_message;
 pub mod transaction;
 pub mod validation;

@@ -51,7 +51,23 @@ impl fmt::Display for CompactError {
 #[cfg(feature = "std")]
 impl std::error::Error for CompactError {}
 
+/// A 256-bit big-endian number as the nearest `f64` (for display only).
+fn u256_to_f64(bytes: [u8; 32]) -> f64 {
+    bytes
+        .iter()
+        .fold(0.0, |value, &byte| value * 256.0 + f64::from(byte))
+}
+
 impl CompactBits {
+    /// Difficulty for display: `pow_limit / target`, 1 at the network's
+    /// easiest target, 0 for bits that give no target. Never used by a rule.
+    pub fn difficulty(self, pow_limit: Target) -> f64 {
+        match self.to_target_lenient() {
+            Ok(target) => u256_to_f64(pow_limit.to_be_bytes()) / u256_to_f64(target.to_be_bytes()),
+            Err(_) => 0.0,
+        }
+    }
+
     /// Decodes the target as Bitcoin Core's `SetCompact` does, rejecting
     /// negative, overflowing and zero values (but not non-canonical ones).
     pub fn to_target_lenient(self) -> Result<Target, CompactError> {

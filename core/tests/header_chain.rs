@@ -1,9 +1,12 @@
-//! The light client's header chain: extension, forks, most work, locators.
+//! The light client's header chain: extension, forks, most work, locators,
+//! and ASERT anchored at block 1 of each branch.
 
+use blockchain_core::difficulty::next_bits;
 use blockchain_core::header::HeaderError;
 use blockchain_core::header_chain::{HeaderChain, HeaderChainError, TipUpdate};
-use blockchain_core::params::REGTEST;
-use blockchain_core::{BlockHash, Header, MerkleHash};
+use blockchain_core::params::{DEVNET, REGTEST};
+use blockchain_core::{BlockHash, CompactBits, Header, MerkleHash, Params, Target};
+use ruint::aliases::U256;
 
 const FAR_FUTURE: u64 = u64::MAX / 2;
 
@@ -195,6 +198,112 @@ fn median_time_past_is_enforced_across_a_batch() {
         HeaderError::TimeNotAfterMedianTimePast {
             time: headers[5].time,
             median_time_past: headers[5].time
+        }
+    );
+}
+
+/// Devnet's ASERT rules with a target easy enough to mine in a test (2^250;
+/// the pow limit is raised to 2^255 - 1 so targets can grow).
+fn easy_asert() -> &'static Params {
+    Box::leak(Box::new(Params {
+        genesis_bits: CompactBits(0x2004_0000),
+        pow_limit: Target((U256::from(1u8) << 255) - U256::from(1u8)),
+        ..DEVNET.clone()
+    }))
+}
+
+/// A mined child of the known `parent` at `time`, carrying the bits the chain expects.
+fn mine_on(chain: &HeaderChain, parent: &BlockHash, time: u64, salt: u8) -> Header {
+    let parent = chain.parent_info(parent).expect("known parent");
+    let mut header = Header {
+        version: 1,
+        height: parent.height + 1,
+        prev_hash: parent.hash,
+        merkle_root: MerkleHash([salt; 32]),
+        state_root: MerkleHash::ZERO,
+        time,
+        bits: next_bits(chain.params(), &parent),
+        nonce: 0,
+    };
+    let target = header.bits.to_target().expect("canonical");
+    while !target.is_met_by(&header.hash().0) {
+        header.nonce += 1;
+    }
+    header
+}
+
+/// `count` blocks on `parent`, `spacing` ms apart, each accepted.
+fn extend(
+    chain: &mut HeaderChain,
+    parent: &Header,
+    count: usize,
+    spacing: u64,
+    salt: u8,
+) -> Vec<Header> {
+    let mut out: Vec<Header> = Vec::new();
+    let mut previous = *parent;
+    for _ in 0..count {
+        let header = mine_on(chain, &previous.hash(), previous.time + spacing, salt);
+        chain.accept_headers(&[header], FAR_FUTURE).expect("valid");
+        out.push(header);
+        previous = header;
+    }
+    out
+}
+
+#[test]
+fn asert_is_anchored_at_block_one_of_each_branch() {
+    const DAY: u64 = 24 * 3_600_000;
+    let params = easy_asert();
+    let spacing = params.target_spacing_ms;
+    let mut chain = HeaderChain::new(params);
+    let genesis = params.genesis_header();
+    // Two branches whose first blocks come a year and two years after the
+    // genesis time, then follow the schedule: all carry the genesis bits.
+    let first = extend(&mut chain, &genesis, 1, 365 * DAY, 1);
+    let first = [first.clone(), extend(&mut chain, &first[0], 20, spacing, 1)].concat();
+    let second = extend(&mut chain, &genesis, 1, 2 * 365 * DAY, 2);
+    let second = [
+        second.clone(),
+        extend(&mut chain, &second[0], 25, spacing, 2),
+    ]
+    .concat();
+    for (branch, block_one) in [(&first, first[0]), (&second, second[0])] {
+        for header in branch {
+            assert_eq!(header.bits, params.genesis_bits, "height {}", header.height);
+            let parent = chain.parent_info(&header.hash()).expect("known");
+            assert_eq!(parent.anchor_time, Some(block_one.time));
+        }
+    }
+    assert_eq!(
+        chain
+            .parent_info(&genesis.hash())
+            .expect("genesis")
+            .anchor_time,
+        None
+    );
+    assert_eq!(chain.tip_hash(), second[25].hash());
+
+    // One half-life late on the first branch: the target doubles there only.
+    let tip = first[20];
+    let late = mine_on(&chain, &tip.hash(), tip.time + spacing + 3_600_000, 1);
+    chain.accept_headers(&[late], FAR_FUTURE).expect("valid");
+    let after_late = mine_on(&chain, &late.hash(), late.time + spacing, 1);
+    assert_eq!(after_late.bits, CompactBits(0x2008_0000));
+    let on_second = mine_on(&chain, &second[25].hash(), second[25].time + spacing, 2);
+    assert_eq!(on_second.bits, params.genesis_bits);
+
+    // Bits computed from the genesis time (the pow limit here) are refused.
+    let mut genesis_anchored = on_second;
+    genesis_anchored.bits = params.pow_limit.to_compact();
+    let error = chain
+        .accept_headers(&[genesis_anchored], FAR_FUTURE)
+        .expect_err("wrong bits");
+    assert_eq!(
+        error.error,
+        HeaderError::WrongBits {
+            expected: params.genesis_bits,
+            got: params.pow_limit.to_compact()
         }
     );
 }

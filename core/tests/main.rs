@@ -4,6 +4,7 @@ mod support;
 
 mod header_chain;
 mod keystore;
+mod light;
 mod properties;
 mod signatures;
 mod validation;

@@ -3,14 +3,16 @@
 
 use blockchain_core::address::Address;
 use blockchain_core::crypto::RustCryptoVerifier;
-use blockchain_core::difficulty::{asert_target, next_bits};
+use blockchain_core::difficulty::{next_bits, next_target};
 use blockchain_core::header::ParentInfo;
 use blockchain_core::merkle::{MerkleProof, merkle_root};
 use blockchain_core::params::{DEVNET, REGTEST, Retarget};
 use blockchain_core::pow::{CompactBits, Target};
 use blockchain_core::state::{Account, StateTree};
 use blockchain_core::validation::{check_block, connect_block};
-use blockchain_core::{Amount, Block, Decode, DecodeError, Encode, Header, MerkleHash, Txid};
+use blockchain_core::{
+    Amount, Block, BlockHash, Decode, DecodeError, Encode, Header, MerkleHash, Txid,
+};
 
 use crate::support::{data, hex_bytes, hex32, u64_of};
 
@@ -104,6 +106,17 @@ fn compact_bits_match() {
     }
 }
 
+/// A parent for the difficulty rules alone (its hash and median time past do not matter).
+fn asert_parent(height: u64, time: u64, anchor_time: Option<u64>) -> ParentInfo {
+    ParentInfo {
+        hash: BlockHash::ZERO,
+        height,
+        time,
+        median_time_past: time,
+        anchor_time,
+    }
+}
+
 #[test]
 fn asert_matches() {
     let vectors = &data("asert.json")["devnet"];
@@ -119,20 +132,63 @@ fn asert_matches() {
     );
     assert_eq!(DEVNET.pow_limit.to_be_bytes(), hex32(&vectors["pow_limit"]));
     let cases = vectors["cases"].as_array().expect("cases");
-    assert!(cases.len() >= 50);
+    assert!(cases.len() >= 80);
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    let one = Target::from_be_bytes(one);
+    let mut clamped_low = 0;
+    let mut clamped_high = 0;
     for case in cases {
         let height = u64_of(&case["parent_height"]);
         let time = u64_of(&case["parent_time"]);
+        let anchor_time = case["anchor_time"].as_u64();
+        assert_eq!(anchor_time.is_none(), case["anchor_time"].is_null());
+        let parent = asert_parent(height, time, anchor_time);
+        let note = case["note"].as_str().expect("note");
+        let target = next_target(&DEVNET, &parent);
         assert_eq!(
-            asert_target(&DEVNET, half_life_ms, height, time).to_be_bytes(),
+            target.to_be_bytes(),
             hex32(&case["target"]),
-            "height {height} time {time}"
+            "{note}: {parent:?}"
         );
         assert_eq!(
-            next_bits(&DEVNET, height, time),
+            next_bits(&DEVNET, &parent),
             bits_of(&case["bits"]),
-            "height {height} time {time}"
+            "{note}: {parent:?}"
         );
+        if height <= 1 {
+            assert_eq!(next_bits(&DEVNET, &parent), DEVNET.genesis_bits, "{note}");
+        }
+        clamped_low += usize::from(target == one);
+        clamped_high += usize::from(target == DEVNET.pow_limit);
+    }
+    assert!(
+        clamped_low >= 5 && clamped_high >= 5,
+        "both clamps are covered"
+    );
+}
+
+#[test]
+fn asert_chains_match_from_genesis() {
+    let vectors = data("asert.json");
+    let chains = vectors["devnet"]["chains"].as_array().expect("chains");
+    assert!(chains.len() >= 3);
+    for chain in chains {
+        let times = chain["times"].as_array().expect("times");
+        let bits = chain["bits"].as_array().expect("bits");
+        assert_eq!(times.len(), bits.len());
+        let genesis = DEVNET.genesis_header();
+        let mut parent = asert_parent(0, genesis.time, None);
+        for (time, bits) in times.iter().zip(bits) {
+            let time = u64_of(time);
+            assert_eq!(
+                next_bits(&DEVNET, &parent),
+                bits_of(bits),
+                "child of {parent:?}"
+            );
+            parent = asert_parent(parent.height + 1, time, parent.child_anchor_time(time));
+        }
+        assert_eq!(parent.anchor_time, Some(u64_of(&times[0])));
     }
 }
 
@@ -228,6 +284,7 @@ fn the_python_regtest_chain_validates() {
         height: 0,
         time: genesis.time,
         median_time_past: genesis.time,
+        anchor_time: None,
     };
     let mut times = vec![genesis.time];
     for vector in vectors["blocks"].as_array().expect("blocks") {
@@ -258,6 +315,7 @@ fn the_python_regtest_chain_validates() {
             height: header.height,
             time: header.time,
             median_time_past: blockchain_core::header::median_time_past(&last),
+            anchor_time: parent.child_anchor_time(header.time),
         };
     }
     assert_eq!(parent.height, 3);

@@ -30,8 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
@@ -228,6 +229,15 @@ pub fn app(state: AppState) -> Router {
 
     let www = &state.config.www;
     let web = ServeDir::new(www).not_found_service(ServeFile::new(www.join("index.html")));
+    // The web client package: gzip copies written by `cargo xtask build-web`
+    // go to browsers that accept them; browsers revalidate (Last-Modified)
+    // on every load, so a rebuilt client is picked up at once.
+    let pkg = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        .service(ServeDir::new(www.join("pkg")).precompressed_gzip());
     let front_door = middleware::FrontDoorLayer::new(
         Arc::clone(&state.metrics),
         Arc::clone(&state.rate_limiter),
@@ -236,6 +246,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/metrics", axum::routing::get(metrics::scrape))
         .route_service("/explorer", ServeFile::new(www.join("explorer.html")))
+        .nest_service("/pkg", pkg)
         .fallback_service(web)
         .layer(front_door)
         .with_state(state)

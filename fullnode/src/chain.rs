@@ -14,16 +14,21 @@ pub mod index;
 mod reorg;
 mod sync;
 mod template;
+#[cfg(test)]
+mod tests;
 pub mod verify;
 
 use std::sync::Arc;
 
 use blockchain_core::crypto::RingVerifier;
+use blockchain_core::difficulty::next_bits;
 use blockchain_core::header::check_header_time_against_clock;
 use blockchain_core::state::{Account, StateProof, StateTree};
 use blockchain_core::transaction::TxError;
 use blockchain_core::validation::{BlockError, CheckedBlock};
-use blockchain_core::{Address, Block, BlockHash, Header, Params, Transaction, Txid, Work};
+use blockchain_core::{
+    Address, Block, BlockHash, CompactBits, Header, Params, Transaction, Txid, Work,
+};
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot, watch};
 
 use crate::mempool::{Mempool, MempoolError, PendingTransaction};
@@ -58,6 +63,8 @@ pub struct TipStatus {
     pub hash: BlockHash,
     /// Cumulative work.
     pub chain_work: Work,
+    /// The bits the next block on this tip must carry.
+    pub next_bits: CompactBits,
     /// Mean seconds between the last (up to) 100 mined blocks; genesis is
     /// left out (its time is fixed by the network's definition, often long
     /// before the first block), so 0 below height 2.
@@ -71,7 +78,7 @@ pub struct TipStatus {
 /// Blocks over which the average block time is taken.
 const AVERAGE_SPAN: u64 = 100;
 
-fn tip_status(index: &BlockIndex, mempool: &Mempool) -> TipStatus {
+fn tip_status(params: &Params, index: &BlockIndex, mempool: &Mempool) -> TipStatus {
     let tip = index.tip();
     let span = tip.header.height.saturating_sub(1).min(AVERAGE_SPAN);
     let first_time = index
@@ -88,6 +95,7 @@ fn tip_status(index: &BlockIndex, mempool: &Mempool) -> TipStatus {
         header: tip.header,
         hash: tip.hash,
         chain_work: tip.chain_work,
+        next_bits: next_bits(params, &tip.as_parent()),
         average_block_time,
         mempool_size: mempool.len(),
         mempool_bytes: mempool.bytes(),
@@ -291,7 +299,7 @@ impl Chain {
             storage.apply_chain_update(&update).await?;
         }
         tracing::info!(height = tip.header.height, tip = %tip.hash, accounts = state.len(), pending = mempool.len(), "chain loaded");
-        let status = tip_status(&index, &mempool);
+        let status = tip_status(params, &index, &mempool);
         let (events, _) = broadcast::channel(1024);
         let (status, _) = watch::channel(status);
         let (pending_writes, queue) = mpsc::channel(group_commit::QUEUE_CAPACITY);
@@ -338,7 +346,7 @@ impl Chain {
 
     fn publish(&self, inner: &ChainState) {
         self.status
-            .send_replace(tip_status(&inner.index, &inner.mempool));
+            .send_replace(tip_status(self.params, &inner.index, &inner.mempool));
     }
 
     /// Validates and stores a block; moves the best chain to it when it has

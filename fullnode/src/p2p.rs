@@ -11,22 +11,22 @@
 //! - [`identity`]: the persisted peer id key and WebRTC certificate;
 //! - [`behaviour`]: the composed behaviour and the protocol names;
 //! - [`codec`]: the sync protocol's wire codec;
-//! - [`sync`]: headers-first sync as a state machine;
 //! - [`peers`]: scores and bans;
 //! - [`orphans`]: gossiped transactions waiting for their sender's previous nonce;
 //! - [`recent`]: gossip lately received, not to be published again;
 //! - [`workers`]: tasks that call into the chain (connect blocks, submit
 //!   transactions, answer requests, publish what the chain accepted).
+//!
+//! Headers-first sync is the core's state machine,
+//! [`blockchain_core::sync::SyncManager`], keyed by [`PeerId`].
 
 pub mod behaviour;
-pub mod codec;
-mod event_loop;
+pub mod event_loop;
 pub mod identity;
 mod orphans;
 pub mod peers;
 mod recent;
 mod swarm;
-pub mod sync;
 mod workers;
 
 use std::sync::Arc;

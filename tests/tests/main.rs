@@ -7,3 +7,4 @@ mod interop;
 mod misbehaving_peer;
 mod p2p;
 mod rest_end_to_end;
+mod web_client;

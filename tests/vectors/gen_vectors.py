@@ -4,9 +4,10 @@
 
 Run from the repository root:
 
-    python3 tests/vectors/gen_vectors.py
+    python3 tests/vectors/gen_vectors.py [--out DIR] [FILE.json ...]
 
-It writes JSON files into core/tests/data/. Only the standard library and
+It writes JSON files into core/tests/data/ (or DIR): all of them, or only
+the ones named. Only the standard library and
 the `cryptography` package are used. Non-cryptographic choices come from
 random.Random(2026); RSA keys, PSS salts and keystore salts/IVs are random
 (the outputs are checked in, so that is fine).
@@ -146,14 +147,20 @@ def genesis_header(network):
 
 
 # ---------------------------------------------------------------------------
-# ASERT (DESIGN section 3, followed literally)
+# ASERT (DESIGN section 3, followed literally): anchored at block 1
 # ---------------------------------------------------------------------------
 
-def asert_target(parent_height, parent_time, genesis_time=GENESIS_TIME,
+def asert_target(parent_height, parent_time, anchor_time,
                  spacing=DEVNET_SPACING_MS, half_life=DEVNET_HALF_LIFE_MS,
                  initial_target=DEVNET_INITIAL_TARGET, pow_limit=DEVNET_POW_LIMIT):
-    time_delta = parent_time - genesis_time
-    height_delta = parent_height
+    """Target of the child of a parent at (parent_height, parent_time) whose
+    chain's block 1 has time anchor_time (None when the parent is genesis)."""
+    if parent_height == 0:
+        # Block 1 carries the genesis bits.
+        assert anchor_time is None
+        return initial_target
+    time_delta = parent_time - anchor_time
+    height_delta = parent_height - 1
     exponent = ((time_delta - spacing * height_delta) * 65536) // half_life  # floor
     shifts = exponent >> 16  # arithmetic, toward -inf
     frac = exponent - shifts * 65536
@@ -399,8 +406,17 @@ def coinbase(to, amount, height, time):
 
 written = []
 
+FILES = ("headers.json", "compact.json", "asert.json", "merkle.json", "state.json",
+         "addresses.json", "rsa.json", "keystore.json", "chain_regtest.json")
+
+# Files to write (empty: all of them); the others are still computed, so the
+# shared random generator reaches each file in the same state either way.
+ONLY = set()
+
 
 def write_json(name, obj):
+    if ONLY and name not in ONLY:
+        return
     path = os.path.join(OUT, name)
     with open(path, "w") as f:
         json.dump(obj, f, indent=1)
@@ -502,58 +518,122 @@ def gen_compact():
 
 def gen_asert():
     G, S, HL = GENESIS_TIME, DEVNET_SPACING_MS, DEVNET_HALF_LIFE_MS
-    cases = []  # (parent_height, parent_time)
+    DAY = 24 * 3600 * 1000
+    # Anchors (block 1 times) come from a generator of their own, so that the
+    # shared one, and every file generated after this one, stays as it was.
+    arng = random.Random("asert anchored at block 1")
 
-    # parent is genesis
-    cases.append((0, G))
-    # on schedule
-    for h in (1, 2, 10, 360, 1000, 12345, 10**6, 10**8):
-        cases.append((h, G + S * h))
+    def anchor():
+        return G + 1 + arng.randrange(0, 3 * 365 * DAY)
+
+    cases = []  # (parent_height, parent_time, anchor_time, note)
+
+    def ideal(h, a):
+        """The parent time that is exactly on block 1's schedule."""
+        return a + S * (h - 1)
+
+    def offset(h, off, note):
+        assert h >= 2, "a parent at height 1 is block 1: its time is the anchor"
+        a = anchor()
+        cases.append((h, ideal(h, a) + off, a, note))
+
+    # parent is genesis: block 1 carries the genesis bits
+    cases.append((0, G, None, "parent is genesis: block 1 gets the genesis bits"))
+    # parent is block 1 (the anchor itself), whenever it was mined
+    for a in (G + 1, G + S, G + 365 * DAY, anchor(), U64_MAX):
+        cases.append((1, a, a, "parent is block 1"))
+    # a fresh chain long after genesis, on schedule from block 1
+    a = G + 365 * DAY
+    for h in (2, 10, 360, 1000, 12345, 10**6, 10**8):
+        cases.append((h, ideal(h, a), a, "on block 1's schedule, a year after genesis"))
     # slightly ahead / behind, by fractions of a half-life and by a few ms
     for off in (1, -1, 54, 55, 56, -54, -55, -56, 1000, -1000):
-        cases.append((rng.randrange(1, 100000), None, off))
+        offset(rng.randrange(1, 100000), off, "near the schedule")
     for f in (0.001, 0.01, 0.1, 0.25, 1 / 3, 0.5, 0.75, 0.9, 0.99999):
         for sign in (1, -1):
-            cases.append((rng.randrange(1, 100000), None, sign * round(HL * f)))
-    # many half-lives ahead (blocks too fast: negative) and behind (positive)
+            offset(rng.randrange(1, 100000), sign * round(HL * f), "fraction of a half-life")
+    # many half-lives behind block 1's schedule (positive) and ahead (negative)
     for k in (1, 2, 5, 8, 9, 16, 31, 100):
-        cases.append((rng.randrange(1000, 10**6), None, k * HL))
+        offset(rng.randrange(1000, 10**6), k * HL, "%d half-lives behind" % k)
     for k in (1, 2, 5, 16, 100, 230, 231, 232, 300):
-        cases.append((rng.randrange(10**6, 10**7), None, -k * HL))
+        offset(rng.randrange(10**6, 10**7), -k * HL, "%d half-lives ahead" % k)
     # negative exponents with non-integer fractions
     for f in (-1.5, -2.25, -7.125, -0.3, -12.7):
-        cases.append((rng.randrange(10**5, 10**7), None, round(f * HL)))
-    # upper clamp: parent_time years after genesis
-    cases.append((5, G + 10 * 365 * 24 * 3600 * 1000))
-    cases.append((1, U64_MAX))
-    # lower clamp: huge height, time near genesis
-    cases.append((10**9, G + 1))
-    cases.append((U64_MAX, G + 1))
-    # parent_time before the ideal schedule but after genesis
-    cases.append((100000, G + 1000))
-    cases.append((360, G + 1))
+        offset(rng.randrange(10**5, 10**7), round(f * HL), "%s half-lives" % f)
+    # far behind block 1's schedule: upper clamp at pow_limit
+    a = anchor()
+    cases.append((2, ideal(2, a) + 8 * HL, a, "8 half-lives behind: 2^239, under the limit"))
+    cases.append((2, ideal(2, a) + 9 * HL, a, "9 half-lives behind: 2^240, clamped to pow_limit"))
+    cases.append((100, ideal(100, a) + 30 * DAY, a, "a month behind: clamped to pow_limit"))
+    cases.append((5, G + 10 * 365 * DAY, G + 1, "ten years behind: clamped to pow_limit"))
+    cases.append((2, U64_MAX, G + 1, "parent time u64::MAX: clamped to pow_limit"))
+    # far ahead of block 1's schedule: lower clamp at 1
+    cases.append((10**9, a + 1, a, "a billion blocks in 1 ms: clamped to 1"))
+    cases.append((U64_MAX, G + 2, G + 1, "height u64::MAX: clamped to 1"))
+    cases.append((100000, a + 1000, a, "far ahead: clamped to 1"))
+    cases.append((10**6, ideal(10**6, a) - 231 * HL, a, "231 half-lives ahead: exactly 1"))
+    cases.append((10**6, ideal(10**6, a) - 232 * HL, a, "232 half-lives ahead: 0, clamped to 1"))
+    cases.append((5, G + 1, U64_MAX, "parent before its anchor: clamped to 1"))
+    # the genesis-anchored rule's trap: anchored at block 1 this is on schedule
+    a = G + 2 * 365 * DAY
+    cases.append((3, a + 2 * S, a, "two years after genesis, on schedule: genesis bits"))
     # random
     for _ in range(8):
-        cases.append((rng.randrange(10**4, 10**7), None, rng.randrange(-20 * HL, 20 * HL)))
+        offset(rng.randrange(10**4, 10**7), rng.randrange(-20 * HL, 20 * HL), "random")
 
     out = []
-    for c in cases:
-        if len(c) == 3:
-            h, _, off = c
-            t = G + S * h + off
-        else:
-            h, t = c
+    for h, t, a, note in cases:
         assert 0 <= h <= U64_MAX and 0 <= t <= U64_MAX
-        target = asert_target(h, t)
-        out.append({"parent_height": h, "parent_time": t, "target": h64(target),
-                    "bits": get_compact(target)})
+        assert a is None or 0 <= a <= U64_MAX
+        # Valid chains have every block after block 1 later than it (median
+        # time past); one case breaks that on purpose, for the arithmetic.
+        assert h == 0 or t > a or (h == 1 and t == a) or note.startswith("parent before")
+        target = asert_target(h, t, a)
+        out.append({"parent_height": h, "parent_time": t, "anchor_time": a,
+                    "target": h64(target), "bits": get_compact(target), "note": note})
 
+    by_note = {c["note"]: c for c in out}
     assert out[0]["bits"] == 0x1E008000
+    assert all(c["bits"] == 0x1E008000 for c in out if c["note"] == "parent is block 1")
+    assert by_note["9 half-lives behind: 2^240, clamped to pow_limit"]["target"] == h64(DEVNET_POW_LIMIT)
+    assert by_note["8 half-lives behind: 2^239, under the limit"]["target"] == h64(2**239)
+    assert by_note["231 half-lives ahead: exactly 1"]["target"] == h64(1)
+    assert by_note["232 half-lives ahead: 0, clamped to 1"]["target"] == h64(1)
+
     write_json("asert.json", {"devnet": {
         "genesis_time": G, "spacing_ms": S, "half_life_ms": HL,
         "initial_target": h64(DEVNET_INITIAL_TARGET), "pow_limit": h64(DEVNET_POW_LIMIT),
-        "cases": out}})
+        "cases": out, "chains": gen_asert_chains(arng)}})
     return len(out)
+
+
+def gen_asert_chains(arng):
+    """Whole devnet chains (times only, no proof of work): the bits every block
+    must carry, so that a walk from genesis checks block 1 and the anchor."""
+    G, S, HL = GENESIS_TIME, DEVNET_SPACING_MS, DEVNET_HALF_LIFE_MS
+    DAY = 24 * 3600 * 1000
+    plans = [
+        # (time of block 1, intervals of the blocks after it)
+        (G + 1, [S] * 20),
+        (G + 200 * DAY, [arng.randrange(1, 6 * S) for _ in range(60)]),
+        (G + 400 * DAY, [1] * 40 + [3 * HL] + [S] * 10),
+        (G + 30 * DAY, [arng.randrange(1, 3 * S) for _ in range(30)] + [2 * HL, 5 * HL]
+         + [arng.randrange(1, 3 * S) for _ in range(30)]),
+    ]
+    chains = []
+    for block_one, intervals in plans:
+        times = [block_one]
+        for interval in intervals:
+            times.append(times[-1] + interval)
+        bits = []
+        for height in range(1, len(times) + 1):
+            parent_height = height - 1
+            parent_time = G if parent_height == 0 else times[parent_height - 1]
+            anchor = None if parent_height == 0 else block_one
+            bits.append(get_compact(asert_target(parent_height, parent_time, anchor)))
+        assert bits[0] == bits[1] == 0x1E008000
+        chains.append({"times": times, "bits": bits})
+    return chains
 
 
 # ---------------------------------------------------------------------------
@@ -890,6 +970,15 @@ def gen_chain(keys):
 # ---------------------------------------------------------------------------
 
 def main():
+    global OUT, ONLY
+    args = sys.argv[1:]
+    if args[:1] == ["--out"]:
+        OUT, args = os.path.abspath(args[1]), args[2:]
+    unknown = [name for name in args if name not in FILES]
+    if unknown:
+        print("unknown file(s) %s; known: %s" % (", ".join(unknown), ", ".join(FILES)))
+        return 2
+    ONLY = set(args)
     os.makedirs(OUT, exist_ok=True)
     gen_headers()
     gen_compact()

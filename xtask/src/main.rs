@@ -1,4 +1,4 @@
-//! The developer workflow of BlockChain: `cargo xtask run|test|bench`.
+//! The developer workflow of BlockChain: `cargo xtask run|test|build-web|bench`.
 //!
 //! `.cargo/config.toml` aliases `cargo xtask` to `cargo run --quiet --package
 //! xtask --`. Everything here shells out to cargo, rustup and openssl with
@@ -8,6 +8,7 @@ mod bench;
 mod postgres;
 mod run;
 mod test;
+mod web;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ commands:
                               criterion benchmarks of the core and the node, printed as ratios
                               to their limits; extra args go to `cargo bench -p blockchain-core
                               --bench core` and `cargo bench -p blockchain-node --bench node`
+  build-web                   the wasm light client into www/pkg/ (wasm-bindgen-cli of the
+                              locked version is installed from crates.io when missing)
   help                        this text (also `cargo xtask <command> --help`)
 ";
 
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => test::main(rest),
         Some("run") => run::main(rest),
         Some("bench") => bench::main(rest),
+        Some("build-web") => web::build_web(),
         None | Some("help" | "--help" | "-h") => {
             print!("{USAGE}");
             Ok(())

@@ -11,6 +11,7 @@ const NODE: &str = "blockchain-node";
 pub(crate) fn main(args: Vec<String>) -> Result<()> {
     let meta = metadata()?;
     if package(&meta, NODE).is_some() {
+        crate::web::build_web().context("building the web client (cargo xtask build-web)")?;
         let mut cmd = cargo();
         cmd.args(["run", "--release", "-p", NODE, "--"]).args(&args);
         eprintln!("$ {}", show(&cmd));

@@ -22,16 +22,23 @@ Runs, in order, stopping at the first failure:
   1. rustup targets      thumbv7m-none-eabi and wasm32-unknown-unknown installed (else added)
   2. fmt                 cargo fmt --all --check
   3. clippy              cargo clippy --workspace --all-targets -- -D warnings
-  4. js peers            npm ci --prefix tests/js when its node_modules is missing or stale
-                         (the js-libp2p interop peers of the integration tests)
-  5. postgres            a PostgreSQL at 127.0.0.1:5432, started if none answers
-  6. test                cargo test --workspace [args...] (without --workspace if args has -p)
-  7. no_std thumbv7m     cargo build -p blockchain-core --no-default-features --target thumbv7m-none-eabi
-  8. no_std wasm32       the same for wasm32-unknown-unknown
-  9. fuzz                if core/fuzz exists: cargo fuzz build, then a smoke run of every
+  4. clippy wasm         the same for the web client on wasm32-unknown-unknown
+  5. build-web           cargo xtask build-web (the wasm light client into www/pkg/)
+  6. js peers            npm ci --prefix tests/js when its node_modules is missing or stale
+                         (js-libp2p interop peers, playwright-core for the browser tests)
+  7. postgres            a PostgreSQL at 127.0.0.1:5432, started if none answers
+  8. test                cargo test --workspace [args...] (without --workspace if args has -p)
+  9. wasm tests chromium the web client's and the core's wasm-bindgen tests in headless
+                         Chromium (chromium + chromium-driver from Debian)
+ 10. wasm tests firefox  the same in Firefox ESR (firefox-esr from Debian, geckodriver
+                         built from crates.io when missing)
+ 11. no_std thumbv7m     cargo build -p blockchain-core --no-default-features --target thumbv7m-none-eabi
+ 12. no_std wasm32       the same for wasm32-unknown-unknown
+ 13. fuzz                if core/fuzz exists: cargo fuzz build, then a smoke run of every
                          target (-runs=20000 -max_len=4096), with RUSTC_BOOTSTRAP=1
 
---quick runs only fmt and test (skips targets, clippy, no_std builds and fuzz).
+--quick runs only fmt, build-web and test (skips targets, clippy, browser wasm tests,
+no_std builds and fuzz).
 Any other arguments go to `cargo test --workspace`, e.g.
   cargo xtask test --quick -p blockchain-core header -- --nocapture
   cargo xtask test --quick header
@@ -64,7 +71,23 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
             ]))
         }));
     }
+    if !quick {
+        steps.push(Step::new("clippy wasm", || {
+            run_cmd(cargo().args([
+                "clippy",
+                "-p",
+                "blockchain-webclient",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        }));
+    }
     let picks_package = picks_package(&test_args);
+    steps.push(Step::new("build-web", crate::web::build_web));
     steps.push(Step::new("js peers", ensure_js_peers));
     steps.push(Step::new("postgres", crate::postgres::ensure));
     steps.push(Step::new("test", move || {
@@ -76,6 +99,12 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         run_cmd(cmd.args(&test_args))
     }));
     if !quick {
+        steps.push(Step::new("wasm tests chromium", || {
+            crate::web::browser_tests(crate::web::Browser::Chromium)
+        }));
+        steps.push(Step::new("wasm tests firefox", || {
+            crate::web::browser_tests(crate::web::Browser::Firefox)
+        }));
         for target in NO_STD_TARGETS {
             let name = match target.split_once('-') {
                 Some((arch, _)) => format!("no_std {arch}"),

@@ -21,12 +21,31 @@ fn mine(params: &Params, mut header: Header) -> Header {
     header
 }
 
+/// The parent info of genesis or of block 1 (the only parents these tests use
+/// alone: a block 1 is its own anchor).
 fn parent_info(header: &Header) -> ParentInfo {
+    assert!(header.height <= 1);
     ParentInfo {
         hash: header.hash(),
         height: header.height,
         time: header.time,
         median_time_past: header.time,
+        anchor_time: (header.height == 1).then_some(header.time),
+    }
+}
+
+/// A devnet child of `parent` at `time` carrying `bits`, not mined (the bits
+/// rule is checked before the proof of work).
+fn devnet_child(parent: &ParentInfo, time: u64, bits: CompactBits) -> Header {
+    Header {
+        version: 1,
+        height: parent.height + 1,
+        prev_hash: parent.hash,
+        merkle_root: MerkleHash::ZERO,
+        state_root: MerkleHash::ZERO,
+        time,
+        bits,
+        nonce: 0,
     }
 }
 
@@ -191,5 +210,61 @@ fn median_time_past_takes_the_middle_of_the_last_eleven() {
     assert_eq!(
         median_time_past(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
         8
+    );
+}
+
+#[test]
+fn devnet_block_one_must_carry_the_genesis_bits() {
+    let genesis = parent_info(&DEVNET.genesis_header());
+    // A year after the genesis time: anchored at genesis this was the pow limit.
+    let time = DEVNET.genesis_time_ms + 365 * 24 * 3_600_000;
+    let pow_limit_bits = DEVNET.pow_limit.to_compact();
+    let child = devnet_child(&genesis, time, pow_limit_bits);
+    assert_eq!(
+        check_header(&DEVNET, &child, &child.hash(), &genesis),
+        Err(HeaderError::WrongBits {
+            expected: DEVNET.genesis_bits,
+            got: pow_limit_bits
+        })
+    );
+}
+
+#[test]
+fn devnet_bits_follow_block_one_of_the_parents_chain() {
+    let block_one_time = DEVNET.genesis_time_ms + 365 * 24 * 3_600_000;
+    let block_one = parent_info(&devnet_child(
+        &parent_info(&DEVNET.genesis_header()),
+        block_one_time,
+        DEVNET.genesis_bits,
+    ));
+    // On schedule from block 1: the genesis bits, whatever the genesis time.
+    let on_time = devnet_child(
+        &block_one,
+        block_one_time + 10_000,
+        CompactBits(0x1f00_ffff),
+    );
+    assert_eq!(
+        check_header(&DEVNET, &on_time, &on_time.hash(), &block_one),
+        Err(HeaderError::WrongBits {
+            expected: DEVNET.genesis_bits,
+            got: CompactBits(0x1f00_ffff)
+        })
+    );
+    // Block 2 two half-lives late: its child's target is 4 times the initial one.
+    let block_two = ParentInfo {
+        hash: on_time.hash(),
+        height: 2,
+        time: block_one_time + 10_000 + 2 * 3_600_000,
+        median_time_past: block_one_time,
+        anchor_time: block_one.child_anchor_time(on_time.time),
+    };
+    assert_eq!(block_two.anchor_time, Some(block_one_time));
+    let late = devnet_child(&block_two, block_two.time + 1, DEVNET.genesis_bits);
+    assert_eq!(
+        check_header(&DEVNET, &late, &late.hash(), &block_two),
+        Err(HeaderError::WrongBits {
+            expected: CompactBits(0x1e02_0000),
+            got: DEVNET.genesis_bits
+        })
     );
 }

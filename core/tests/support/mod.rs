@@ -89,6 +89,7 @@ impl Builder {
                 height: 0,
                 time: genesis.time,
                 median_time_past: genesis.time,
+                anchor_time: None,
             },
             times: vec![genesis.time],
         }
@@ -141,6 +142,7 @@ impl Builder {
             height: header.height,
             time: header.time,
             median_time_past: blockchain_core::header::median_time_past(&last),
+            anchor_time: self.parent.child_anchor_time(header.time),
         };
     }
 }

@@ -8,7 +8,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock};
 
 use blockchain_core::crypto::SigningKey;
-use blockchain_core::difficulty::next_bits;
 use blockchain_core::merkle::merkle_root;
 use blockchain_core::params::REGTEST;
 use blockchain_core::state::{StateTree, apply_transactions};
@@ -250,7 +249,8 @@ fn mine_block(
     all.extend(transactions);
     apply_transactions(state, &all).expect("the prepared transactions are valid in sequence");
     let txids: Vec<_> = all.iter().map(Transaction::txid).collect();
-    let bits = next_bits(PARAMS, parent.height, parent.time);
+    // PARAMS is regtest, where every block carries the genesis bits.
+    let bits = PARAMS.genesis_bits;
     let template = Template {
         block: Block {
             header: Header {
@@ -265,7 +265,7 @@ fn mine_block(
             },
             transactions: all,
         },
-        target: bits.to_target().expect("next_bits gives canonical bits"),
+        target: bits.to_target().expect("genesis bits are canonical"),
     };
     search(&template, 0, 1, &AtomicU64::new(0), || true).expect("the search only ends with a block")
 }

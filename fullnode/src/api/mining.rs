@@ -44,8 +44,6 @@ pub(super) struct MiningStatus {
 pub(super) async fn status(State(state): State<AppState>) -> Json<MiningStatus> {
     let params = state.chain.params();
     let tip = state.chain.status();
-    let next_bits =
-        blockchain_core::difficulty::next_bits(params, tip.header.height, tip.header.time);
     Json(MiningStatus {
         is_mining: state.mining.is_mining(),
         hash_rate: state.mining.hash_rate(),
@@ -55,7 +53,7 @@ pub(super) async fn status(State(state): State<AppState>) -> Json<MiningStatus> 
             .address()
             .map(|address| address.to_bech32m(params.address_prefix)),
         pending_transactions: tip.mempool_size,
-        current_difficulty: difficulty(params, next_bits),
+        current_difficulty: difficulty(params, tip.next_bits),
         height: tip.header.height,
     })
 }

@@ -17,6 +17,10 @@ pub struct IndexEntry {
     pub chain_work: Work,
     /// Median time past ending at this block (for its children's rules).
     pub median_time_past: u64,
+    /// Time of block 1 of this block's branch, ASERT's anchor (None for
+    /// genesis). Not stored: derived from the parent when the block is
+    /// inserted, so loading the index at startup rebuilds it.
+    pub anchor_time: Option<u64>,
     /// Failed validation.
     pub invalid: bool,
 }
@@ -29,6 +33,7 @@ impl IndexEntry {
             height: self.header.height,
             time: self.header.time,
             median_time_past: self.median_time_past,
+            anchor_time: self.anchor_time,
         }
     }
 }
@@ -54,6 +59,7 @@ impl BlockIndex {
             hash,
             chain_work: work,
             median_time_past: genesis.time,
+            anchor_time: None,
             invalid: false,
         };
         Self {
@@ -113,11 +119,16 @@ impl BlockIndex {
     pub fn insert(&mut self, header: Header, chain_work: Work, invalid: bool) -> &IndexEntry {
         let hash = header.hash();
         let median_time_past = self.median_time_past_with(&header);
+        let anchor_time = self
+            .entries
+            .get(&header.prev_hash)
+            .and_then(|parent| parent.as_parent().child_anchor_time(header.time));
         self.entries.entry(hash).or_insert(IndexEntry {
             header,
             hash,
             chain_work,
             median_time_past,
+            anchor_time,
             invalid,
         })
     }
@@ -171,5 +182,52 @@ impl BlockIndex {
         let (fork, branch) = self.path_to(tip);
         self.best.truncate(fork as usize + 1);
         self.best.extend(branch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use blockchain_core::params::DEVNET;
+    use blockchain_core::{CompactBits, MerkleHash};
+
+    use super::*;
+
+    fn child(parent: &Header, time: u64, salt: u8) -> Header {
+        Header {
+            version: Header::VERSION,
+            height: parent.height + 1,
+            prev_hash: parent.hash(),
+            merkle_root: MerkleHash([salt; 32]),
+            state_root: MerkleHash::ZERO,
+            time,
+            bits: CompactBits(0x1e00_8000),
+            nonce: 0,
+        }
+    }
+
+    #[test]
+    fn every_entry_carries_block_one_of_its_branch_as_anchor() {
+        let genesis = DEVNET.genesis_header();
+        let mut index = BlockIndex::new(genesis);
+        let one = child(&genesis, genesis.time + 1_000_000, 1);
+        let two = child(&one, one.time + 10_000, 1);
+        let three = child(&two, two.time + 10_000, 1);
+        let other_one = child(&genesis, genesis.time + 5_000_000, 2);
+        let other_two = child(&other_one, other_one.time + 10_000, 2);
+        // Height order with the branches interleaved, as loading from storage does.
+        for header in [one, other_one, two, other_two, three] {
+            index.insert(header, Work::default(), false);
+        }
+        let anchor = |header: &Header| index.get(&header.hash()).expect("inserted").anchor_time;
+        assert_eq!(anchor(&genesis), None);
+        for header in [one, two, three] {
+            assert_eq!(anchor(&header), Some(one.time));
+        }
+        for header in [other_one, other_two] {
+            assert_eq!(anchor(&header), Some(other_one.time));
+        }
+        let parent = index.get(&three.hash()).expect("inserted").as_parent();
+        assert_eq!(parent.anchor_time, Some(one.time));
+        assert_eq!(parent.child_anchor_time(three.time + 1), Some(one.time));
     }
 }

@@ -24,7 +24,7 @@ pub fn block_template(
 ) -> Template {
     let height = tip.header.height + 1;
     let time = now_ms.max(tip.median_time_past + 1);
-    let bits = next_bits(params, tip.header.height, tip.header.time);
+    let bits = next_bits(params, &tip.as_parent());
     let mut transactions = mempool.select(params.max_block_size.saturating_sub(RESERVED_BYTES));
     loop {
         let fees = Mempool::fees(&transactions);

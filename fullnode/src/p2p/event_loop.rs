@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use blockchain_core::sync::{Asked, Connected, Misbehaviour, SyncManager};
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
 use blockchain_core::{Address, Block, BlockHash, Decode, Transaction};
 use futures::StreamExt;
@@ -19,9 +20,8 @@ use tokio::sync::{mpsc, watch};
 
 use super::behaviour::{Behaviour, BehaviourEvent, ProtocolNames, message_id_of};
 use super::orphans::{Orphan, Orphans};
-use super::peers::{Misbehaviour, PeerBook};
+use super::peers::PeerBook;
 use super::recent::RecentIds;
-use super::sync::{Asked, Connected, SyncManager};
 use super::workers::{
     self, BlockVerdict, Report, RequestWorkers, Source, TransactionWorkers, TxVerdict,
 };
@@ -109,7 +109,7 @@ pub(super) struct EventLoop {
     connector: mpsc::Sender<(Block, Source)>,
     transactions: TransactionWorkers,
     requests: RequestWorkers,
-    sync: SyncManager,
+    sync: SyncManager<PeerId>,
     rebuilding_headers: bool,
     catching_up: Arc<AtomicBool>,
     asked: HashMap<OutboundRequestId, (PeerId, Asked)>,
@@ -525,7 +525,10 @@ impl EventLoop {
                             self.ask_headers(peer);
                         }
                     }
-                    Err(fault) => self.penalize(peer, fault),
+                    Err(error) => {
+                        tracing::debug!(%peer, %error, "headers refused");
+                        self.penalize(peer, error.misbehaviour());
+                    }
                 }
             }
             (Asked::Blocks(hashes), SyncResponse::Blocks(blocks)) => {

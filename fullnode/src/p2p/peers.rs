@@ -1,4 +1,5 @@
-//! Peer reputation: misbehaviour lowers a peer's score; at the ban
+//! Peer reputation: misbehaviour ([`Misbehaviour`], the verdicts of the
+//! core's sync and of the node's own checks) lowers a peer's score; at the ban
 //! threshold it is disconnected and refused for [`BAN_DURATION`]. Scores
 //! recover slowly, so an honest peer that once sent a stale block is not
 //! punished forever.
@@ -6,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use blockchain_core::sync::Misbehaviour;
 use libp2p::PeerId;
 
 /// How long a banned peer is refused.
@@ -13,32 +15,13 @@ pub const BAN_DURATION: Duration = Duration::from_secs(600);
 /// Score at or below which a peer is banned.
 pub const BAN_THRESHOLD: i32 = -100;
 
-/// What a peer did wrong, and what it costs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Misbehaviour {
-    /// Bytes that do not decode (gossip or sync).
-    Garbage,
-    /// A header that breaks a consensus rule.
-    InvalidHeader,
-    /// A block that breaks a consensus rule.
-    InvalidBlock,
-    /// A transaction with a bad signature or key.
-    InvalidTransaction,
-    /// Headers that do not connect or repeat, blocks that were not asked for.
-    Unhelpful,
-    /// A request that timed out or failed.
-    Unresponsive,
-}
-
-impl Misbehaviour {
-    /// The score it costs.
-    pub fn penalty(self) -> i32 {
-        match self {
-            Self::Garbage | Self::InvalidHeader | Self::InvalidBlock => 100,
-            Self::InvalidTransaction => 20,
-            Self::Unhelpful => 10,
-            Self::Unresponsive => 5,
-        }
+/// The score `what` costs.
+pub fn penalty(what: Misbehaviour) -> i32 {
+    match what {
+        Misbehaviour::Garbage | Misbehaviour::InvalidHeader | Misbehaviour::InvalidBlock => 100,
+        Misbehaviour::InvalidTransaction => 20,
+        Misbehaviour::Unhelpful => 10,
+        Misbehaviour::Unresponsive => 5,
     }
 }
 
@@ -56,7 +39,7 @@ impl PeerBook {
             return false;
         }
         let score = self.scores.entry(peer).or_insert(0);
-        *score = score.saturating_sub(what.penalty());
+        *score = score.saturating_sub(penalty(what));
         if *score <= BAN_THRESHOLD {
             self.scores.remove(&peer);
             self.banned.insert(peer, now + BAN_DURATION);

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use blockchain_core::difficulty::next_bits;
 use blockchain_core::header::check_proof_of_work;
 use blockchain_core::params::REGTEST;
 use blockchain_core::sync_message::{MAX_HEADERS, SyncRequest, SyncResponse};
@@ -317,7 +316,8 @@ fn mine_child(parent: &Header, merkle_root: MerkleHash, valid_pow: bool) -> Head
         merkle_root,
         state_root: MerkleHash::ZERO,
         time: parent.time + 1_000,
-        bits: next_bits(&REGTEST, parent.height, parent.time),
+        // Regtest never retargets.
+        bits: REGTEST.genesis_bits,
         nonce: 0,
     };
     while check_proof_of_work(&REGTEST, &header.hash(), header.bits).is_ok() != valid_pow {

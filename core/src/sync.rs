@@ -1,28 +1,106 @@
-//! Headers-first sync, as a state machine without I/O: the network task
-//! feeds it what peers answered and sends the requests it asks for.
+//! Headers-first sync, as a state machine without I/O, generic over the
+//! peer id: the network task (the full node's libp2p swarm, the browser
+//! light client's connection) feeds it what peers answered and sends the
+//! requests it asks for.
 //!
-//! 1. Ask every new peer for headers after our locator; verify them with the
-//!    core's [`HeaderChain`] (proof of work, ASERT, time rules); keep asking
-//!    while a peer sends full batches.
+//! 1. Ask every new peer for headers after our locator; verify them with
+//!    [`HeaderChain`] (proof of work, ASERT, time rules); keep asking while a
+//!    peer sends full batches.
 //! 2. Download the bodies along the most-work header chain, in batches of
 //!    [`MAX_BLOCKS`], spread over every peer known to have them, a few
 //!    requests in flight per peer, inside a window above our tip.
 //! 3. Hand blocks to the connector strictly in height order; the chain owner
 //!    connects them (and reorganises when a branch has more work).
+//!
+//! Faults are reported as a [`Misbehaviour`] (and, for refused headers, a
+//! [`HeadersError`] that says why); what a fault costs a peer is the
+//! caller's policy.
 
-use std::collections::{HashMap, HashSet};
+use alloc::vec::Vec;
+use core::fmt;
 
-use blockchain_core::header_chain::HeaderChain;
-use blockchain_core::sync_message::{MAX_BLOCKS, MAX_HEADERS, SyncRequest};
-use blockchain_core::{Block, BlockHash, Header};
-use libp2p::PeerId;
+use hashbrown::{HashMap, HashSet};
 
-use super::peers::Misbehaviour;
+use crate::block::Block;
+use crate::hash::BlockHash;
+use crate::header::{Header, HeaderError};
+use crate::header_chain::{HeaderChain, HeaderChainError};
+use crate::sync_message::{MAX_BLOCKS, MAX_HEADERS, SyncRequest};
 
 /// Blocks above the connected tip that may be downloading or waiting.
 pub const DOWNLOAD_WINDOW: u64 = 1024;
 /// Block requests in flight to one peer.
 pub const REQUESTS_PER_PEER: usize = 3;
+
+/// What a peer did wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Misbehaviour {
+    /// Bytes that do not decode (gossip or sync).
+    Garbage,
+    /// A header that breaks a consensus rule.
+    InvalidHeader,
+    /// A block that breaks a consensus rule.
+    InvalidBlock,
+    /// A transaction with a bad signature or key.
+    InvalidTransaction,
+    /// Headers that do not connect or repeat, blocks that were not asked for.
+    Unhelpful,
+    /// A request that timed out or failed.
+    Unresponsive,
+}
+
+/// Why an answer to a headers request was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HeadersError {
+    /// More headers than a request may ask for.
+    TooMany {
+        /// Headers sent.
+        count: usize,
+    },
+    /// A header that is not the child of the one before it in the batch.
+    NotConsecutive {
+        /// Its position in the batch.
+        index: usize,
+    },
+    /// A full batch of headers we already had: the peer does not follow our locator.
+    NothingNew,
+    /// The header chain refused a header.
+    Rejected(HeaderChainError),
+}
+
+impl HeadersError {
+    /// The fault it shows.
+    pub fn misbehaviour(&self) -> Misbehaviour {
+        match self {
+            Self::TooMany { .. } => Misbehaviour::Garbage,
+            Self::NotConsecutive { .. } | Self::NothingNew => Misbehaviour::Unhelpful,
+            Self::Rejected(HeaderChainError {
+                error: HeaderError::UnknownParent { .. },
+                ..
+            }) => Misbehaviour::Unhelpful,
+            Self::Rejected(_) => Misbehaviour::InvalidHeader,
+        }
+    }
+}
+
+impl fmt::Display for HeadersError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooMany { count } => {
+                write!(f, "{count} headers, over the limit of {MAX_HEADERS}")
+            }
+            Self::NotConsecutive { index } => {
+                write!(f, "header {index} is not the child of the one before it")
+            }
+            Self::NothingNew => f.write_str("a full batch of headers we already have"),
+            Self::Rejected(error) => error.fmt(f),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for HeadersError {}
 
 /// What the chain owner did with a block handed to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,15 +133,15 @@ struct PeerState {
     block_requests: usize,
 }
 
-/// The sync state.
+/// The sync state, with peers identified by `P`.
 #[derive(Debug)]
-pub struct SyncManager {
+pub struct SyncManager<P> {
     headers: HeaderChain,
-    peers: HashMap<PeerId, PeerState>,
+    peers: HashMap<P, PeerState>,
     /// Blocks requested, by hash → the peer asked.
-    in_flight: HashMap<BlockHash, PeerId>,
+    in_flight: HashMap<BlockHash, P>,
     /// Blocks downloaded and not yet handed to the connector, with their sender.
-    received: HashMap<BlockHash, (Block, PeerId)>,
+    received: HashMap<BlockHash, (Block, P)>,
     /// Blocks with the connector, not yet reported back.
     connecting: HashSet<BlockHash>,
     /// The last block handed to the connector (on the best header chain).
@@ -78,7 +156,7 @@ pub struct SyncManager {
     invalid: HashSet<BlockHash>,
 }
 
-impl SyncManager {
+impl<P: Clone + Eq + core::hash::Hash> SyncManager<P> {
     /// Sync state over `headers` (the chain owner's best chain) with the chain at `chain_tip`.
     pub fn new(headers: HeaderChain, chain_tip: (BlockHash, u64)) -> Self {
         Self {
@@ -107,6 +185,11 @@ impl SyncManager {
         }
     }
 
+    /// The verified headers.
+    pub fn headers(&self) -> &HeaderChain {
+        &self.headers
+    }
+
     /// Height of the best verified header.
     pub fn header_height(&self) -> u64 {
         self.headers.height()
@@ -123,18 +206,18 @@ impl SyncManager {
     }
 
     /// A peer connected (or became able to sync).
-    pub fn add_peer(&mut self, peer: PeerId) {
+    pub fn add_peer(&mut self, peer: P) {
         self.peers.entry(peer).or_default();
     }
 
     /// A peer left: what it had in flight is asked elsewhere.
-    pub fn remove_peer(&mut self, peer: &PeerId) {
+    pub fn remove_peer(&mut self, peer: &P) {
         self.peers.remove(peer);
         self.in_flight.retain(|_, asked| asked != peer);
     }
 
     /// The headers request to send `peer` now, unless one is in flight.
-    pub fn headers_request(&mut self, peer: &PeerId) -> Option<SyncRequest> {
+    pub fn headers_request(&mut self, peer: &P) -> Option<SyncRequest> {
         let state = self.peers.get_mut(peer)?;
         if state.headers_in_flight {
             return None;
@@ -147,11 +230,12 @@ impl SyncManager {
     }
 
     /// Peers to ask for headers (all, when we heard of a block we cannot place).
-    pub fn peers(&self) -> Vec<PeerId> {
-        self.peers.keys().copied().collect()
+    pub fn peers(&self) -> Vec<P> {
+        self.peers.keys().cloned().collect()
     }
 
-    /// A block header learned outside sync (gossip, our own miner).
+    /// A block header learned outside sync (gossip, our own miner); one
+    /// that does not verify is ignored.
     pub fn add_known_header(&mut self, header: &Header, now_ms: u64) {
         let _ = self
             .headers
@@ -159,55 +243,48 @@ impl SyncManager {
     }
 
     /// `peer` answered a headers request. Ok(true): it sent a full batch, ask again.
+    /// The valid headers before a refused one are kept.
     pub fn on_headers(
         &mut self,
-        peer: &PeerId,
+        peer: &P,
         headers: &[Header],
         now_ms: u64,
-    ) -> Result<bool, Misbehaviour> {
+    ) -> Result<bool, HeadersError> {
         if let Some(state) = self.peers.get_mut(peer) {
             state.headers_in_flight = false;
         }
         if headers.len() > MAX_HEADERS {
-            return Err(Misbehaviour::Garbage);
+            return Err(HeadersError::TooMany {
+                count: headers.len(),
+            });
         }
         let Some(last) = headers.last() else {
             return Ok(false);
         };
-        if headers
+        if let Some(offset) = headers
             .windows(2)
-            .any(|pair| pair[1].prev_hash != pair[0].hash())
+            .position(|pair| pair[1].prev_hash != pair[0].hash())
         {
-            return Err(Misbehaviour::Unhelpful);
+            return Err(HeadersError::NotConsecutive { index: offset + 1 });
         }
-        match self.headers.accept_headers(headers, now_ms) {
-            Ok(update) => {
-                if let Some(state) = self.peers.get_mut(peer)
-                    && (state.best_hash.is_none() || last.height >= state.best_height)
-                {
-                    state.best_height = last.height;
-                    state.best_hash = Some(last.hash());
-                }
-                if update.added == 0 && headers.len() == MAX_HEADERS {
-                    // A full batch we already had: the peer is not following our locator.
-                    return Err(Misbehaviour::Unhelpful);
-                }
-                Ok(headers.len() == MAX_HEADERS)
-            }
-            Err(error) => {
-                tracing::debug!(%peer, %error, "headers refused");
-                Err(match error.error {
-                    blockchain_core::header::HeaderError::UnknownParent { .. } => {
-                        Misbehaviour::Unhelpful
-                    }
-                    _ => Misbehaviour::InvalidHeader,
-                })
-            }
+        let update = self
+            .headers
+            .accept_headers(headers, now_ms)
+            .map_err(HeadersError::Rejected)?;
+        if let Some(state) = self.peers.get_mut(peer)
+            && (state.best_hash.is_none() || last.height >= state.best_height)
+        {
+            state.best_height = last.height;
+            state.best_hash = Some(last.hash());
         }
+        if update.added == 0 && headers.len() == MAX_HEADERS {
+            return Err(HeadersError::NothingNew);
+        }
+        Ok(headers.len() == MAX_HEADERS)
     }
 
     /// A headers request failed (timeout, closed): it may be sent again.
-    pub fn headers_failed(&mut self, peer: &PeerId) {
+    pub fn headers_failed(&mut self, peer: &P) {
         if let Some(state) = self.peers.get_mut(peer) {
             state.headers_in_flight = false;
         }
@@ -251,7 +328,7 @@ impl SyncManager {
     }
 
     /// Block requests to send now: (peer, request, the hashes asked).
-    pub fn block_requests(&mut self) -> Vec<(PeerId, SyncRequest, Vec<BlockHash>)> {
+    pub fn block_requests(&mut self) -> Vec<(P, SyncRequest, Vec<BlockHash>)> {
         let (_, from) = self.cursor();
         let top = self
             .headers
@@ -276,31 +353,37 @@ impl SyncManager {
         }
         let mut requests = Vec::new();
         let mut wanted = wanted.into_iter().peekable();
-        // What each peer can serve: the best header chain up to where the
-        // peer's branch leaves it.
-        let servable: HashMap<PeerId, u64> = self
+        // Each peer with what it can serve: the best header chain up to
+        // where the peer's branch leaves it. Least busy peers first, to
+        // spread the batches.
+        let mut peers: Vec<(P, u64, usize)> = self
             .peers
             .iter()
-            .map(|(peer, state)| (*peer, self.servable_height(state)))
+            .map(|(peer, state)| {
+                (
+                    peer.clone(),
+                    self.servable_height(state),
+                    state.block_requests,
+                )
+            })
             .collect();
-        let mut peers: Vec<PeerId> = self.peers.keys().copied().collect();
-        // Spread batches: least busy peers first.
-        peers.sort_by_key(|peer| self.peers[peer].block_requests);
+        peers.sort_by_key(|&(_, _, busy)| busy);
         'batches: while wanted.peek().is_some() {
             let mut assigned = false;
-            for peer in &peers {
+            for (peer, servable, _) in &peers {
                 let Some(&(first_height, _)) = wanted.peek() else {
                     break 'batches;
                 };
-                let state = self.peers.get_mut(peer).expect("listed peer");
-                let servable = servable[peer];
-                if state.block_requests >= REQUESTS_PER_PEER || servable < first_height {
+                let Some(state) = self.peers.get_mut(peer) else {
+                    continue;
+                };
+                if state.block_requests >= REQUESTS_PER_PEER || *servable < first_height {
                     continue;
                 }
                 let mut hashes = Vec::new();
                 while hashes.len() < MAX_BLOCKS {
                     match wanted.peek() {
-                        Some(&(height, hash)) if height <= servable => {
+                        Some(&(height, hash)) if height <= *servable => {
                             hashes.push(hash);
                             wanted.next();
                         }
@@ -309,10 +392,10 @@ impl SyncManager {
                 }
                 state.block_requests += 1;
                 for hash in &hashes {
-                    self.in_flight.insert(*hash, *peer);
+                    self.in_flight.insert(*hash, peer.clone());
                 }
                 requests.push((
-                    *peer,
+                    peer.clone(),
                     SyncRequest::GetBlocks {
                         hashes: hashes.clone(),
                     },
@@ -334,10 +417,11 @@ impl SyncManager {
         state.best_hash.map_or(0, |hash| self.shared_height(hash))
     }
 
-    /// `peer` answered a blocks request for `asked`.
+    /// `peer` answered a blocks request for `asked`. Blocks not asked for
+    /// are dropped, and make the answer [`Misbehaviour::Unhelpful`].
     pub fn on_blocks(
         &mut self,
-        peer: &PeerId,
+        peer: &P,
         asked: &[BlockHash],
         blocks: Vec<Block>,
     ) -> Result<(), Misbehaviour> {
@@ -353,17 +437,17 @@ impl SyncManager {
             if self.connecting.contains(&hash) {
                 continue;
             }
-            self.received.insert(hash, (block, *peer));
+            self.received.insert(hash, (block, peer.clone()));
         }
         fault
     }
 
     /// A blocks request ended without blocks (timeout, refused).
-    pub fn blocks_failed(&mut self, peer: &PeerId, asked: &[BlockHash]) {
+    pub fn blocks_failed(&mut self, peer: &P, asked: &[BlockHash]) {
         self.request_done(peer, asked);
     }
 
-    fn request_done(&mut self, peer: &PeerId, asked: &[BlockHash]) {
+    fn request_done(&mut self, peer: &P, asked: &[BlockHash]) {
         if let Some(state) = self.peers.get_mut(peer) {
             state.block_requests = state.block_requests.saturating_sub(1);
         }
@@ -374,8 +458,8 @@ impl SyncManager {
         }
     }
 
-    /// Downloaded blocks that are next in height order, to connect now.
-    pub fn ready_to_connect(&mut self) -> Vec<(Block, PeerId)> {
+    /// Downloaded blocks that are next in height order, to connect now, with their senders.
+    pub fn ready_to_connect(&mut self) -> Vec<(Block, P)> {
         let (_, mut height) = self.cursor();
         let mut ready = Vec::new();
         while let Some(header) = self.headers.header_at(height + 1) {

@@ -91,38 +91,42 @@ mod tests {
 
     const PROTOCOL: StreamProtocol = StreamProtocol::new("/blockchain/regtest/sync/1");
 
-    #[tokio::test]
-    async fn a_request_round_trips_through_a_stream() {
-        let request = SyncRequest::GetHeaders {
-            locator: vec![BlockHash([3; 32])],
-            max: 10,
-        };
-        let mut wire = futures::io::Cursor::new(Vec::new());
-        SyncCodec
-            .write_request(&PROTOCOL, &mut wire, request.clone())
-            .await
-            .expect("written");
-        let mut reader = futures::io::Cursor::new(wire.into_inner());
-        let read = SyncCodec
-            .read_request(&PROTOCOL, &mut reader)
-            .await
-            .expect("read");
-        assert_eq!(read, request);
+    #[test]
+    fn a_request_round_trips_through_a_stream() {
+        futures::executor::block_on(async {
+            let request = SyncRequest::GetHeaders {
+                locator: vec![BlockHash([3; 32])],
+                max: 10,
+            };
+            let mut wire = futures::io::Cursor::new(Vec::new());
+            SyncCodec
+                .write_request(&PROTOCOL, &mut wire, request.clone())
+                .await
+                .expect("written");
+            let mut reader = futures::io::Cursor::new(wire.into_inner());
+            let read = SyncCodec
+                .read_request(&PROTOCOL, &mut reader)
+                .await
+                .expect("read");
+            assert_eq!(read, request);
+        });
     }
 
-    #[tokio::test]
-    async fn garbage_and_oversized_messages_are_invalid_data() {
-        let mut garbage = futures::io::Cursor::new(vec![0x42, 1, 2, 3]);
-        let error = SyncCodec
-            .read_request(&PROTOCOL, &mut garbage)
-            .await
-            .expect_err("refused");
-        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
-        let mut huge = futures::io::Cursor::new(vec![1u8; MAX_REQUEST_SIZE + 1]);
-        let error = SyncCodec
-            .read_request(&PROTOCOL, &mut huge)
-            .await
-            .expect_err("refused");
-        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    #[test]
+    fn garbage_and_oversized_messages_are_invalid_data() {
+        futures::executor::block_on(async {
+            let mut garbage = futures::io::Cursor::new(vec![0x42, 1, 2, 3]);
+            let error = SyncCodec
+                .read_request(&PROTOCOL, &mut garbage)
+                .await
+                .expect_err("refused");
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+            let mut huge = futures::io::Cursor::new(vec![1u8; MAX_REQUEST_SIZE + 1]);
+            let error = SyncCodec
+                .read_request(&PROTOCOL, &mut huge)
+                .await
+                .expect_err("refused");
+            assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        });
     }
 }

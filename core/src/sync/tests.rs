@@ -1,8 +1,10 @@
-use blockchain_core::header::check_proof_of_work;
-use blockchain_core::params::REGTEST;
-use blockchain_core::{Block, Header, MerkleHash};
+use alloc::vec;
+use alloc::vec::Vec;
 
 use super::*;
+use crate::hash::MerkleHash;
+use crate::header::check_proof_of_work;
+use crate::params::REGTEST;
 
 /// Regtest headers on top of `parent` (valid proof of work, empty blocks).
 fn headers_after(parent: &Header, count: usize, salt: u64) -> Vec<Header> {
@@ -37,7 +39,10 @@ fn block(header: Header) -> Block {
 
 const NOW: u64 = u64::MAX / 2;
 
-fn manager() -> SyncManager {
+/// Peers are numbered in these tests.
+type Peer = u32;
+
+fn manager() -> SyncManager<Peer> {
     let genesis = REGTEST.genesis_header();
     SyncManager::new(HeaderChain::new(&REGTEST), (genesis.hash(), 0))
 }
@@ -45,7 +50,7 @@ fn manager() -> SyncManager {
 #[test]
 fn headers_then_blocks_from_several_peers_in_height_order() {
     let mut sync = manager();
-    let (a, b) = (PeerId::random(), PeerId::random());
+    let (a, b): (Peer, Peer) = (1, 2);
     sync.add_peer(a);
     sync.add_peer(b);
     assert!(matches!(
@@ -64,7 +69,7 @@ fn headers_then_blocks_from_several_peers_in_height_order() {
     assert!(sync.is_catching_up());
 
     let requests = sync.block_requests();
-    let peers: HashSet<PeerId> = requests.iter().map(|(peer, ..)| *peer).collect();
+    let peers: HashSet<Peer> = requests.iter().map(|(peer, ..)| *peer).collect();
     assert_eq!(peers.len(), 2, "both peers get work");
     let asked: usize = requests.iter().map(|(_, _, hashes)| hashes.len()).sum();
     assert_eq!(asked, 40);
@@ -101,37 +106,93 @@ fn headers_then_blocks_from_several_peers_in_height_order() {
 #[test]
 fn a_full_batch_asks_for_more_and_invalid_headers_are_refused() {
     let mut sync = manager();
-    let peer = PeerId::random();
+    let peer: Peer = 1;
     sync.add_peer(peer);
     sync.headers_request(&peer);
     let headers = headers_after(&REGTEST.genesis_header(), MAX_HEADERS, 2);
     assert_eq!(sync.on_headers(&peer, &headers, NOW), Ok(true));
+    let again = sync.on_headers(&peer, &headers, NOW);
     assert_eq!(
-        sync.on_headers(&peer, &headers, NOW),
-        Err(Misbehaviour::Unhelpful),
+        again,
+        Err(HeadersError::NothingNew),
         "the same full batch again is no help"
+    );
+    assert_eq!(
+        again.map_err(|error| error.misbehaviour()),
+        Err(Misbehaviour::Unhelpful)
     );
 
     let mut broken = headers_after(&headers[MAX_HEADERS - 1], 1, 2);
     while check_proof_of_work(&REGTEST, &broken[0].hash(), broken[0].bits).is_ok() {
         broken[0].nonce += 1;
     }
-    assert_eq!(
-        sync.on_headers(&peer, &broken, NOW),
-        Err(Misbehaviour::InvalidHeader)
+    let refused = sync
+        .on_headers(&peer, &broken, NOW)
+        .expect_err("no proof of work");
+    assert!(
+        matches!(
+            &refused,
+            HeadersError::Rejected(HeaderChainError {
+                index: 0,
+                error: HeaderError::InsufficientProofOfWork { .. },
+                ..
+            })
+        ),
+        "{refused:?}"
     );
+    assert_eq!(refused.misbehaviour(), Misbehaviour::InvalidHeader);
+    assert_eq!(sync.header_height(), MAX_HEADERS as u64);
+
     let elsewhere = headers_after(&REGTEST.genesis_header(), 2, 9);
-    assert_eq!(
-        sync.on_headers(&peer, &elsewhere[1..], NOW),
-        Err(Misbehaviour::Unhelpful),
-        "headers that do not connect"
+    let refused = sync
+        .on_headers(&peer, &elsewhere[1..], NOW)
+        .expect_err("headers that do not connect");
+    assert!(
+        matches!(
+            &refused,
+            HeadersError::Rejected(HeaderChainError {
+                error: HeaderError::UnknownParent { .. },
+                ..
+            })
+        ),
+        "{refused:?}"
     );
+    assert_eq!(refused.misbehaviour(), Misbehaviour::Unhelpful);
+}
+
+#[test]
+fn oversized_and_unlinked_batches_are_refused_without_touching_the_headers() {
+    let mut sync = manager();
+    let peer: Peer = 1;
+    sync.add_peer(peer);
+    let too_many = vec![REGTEST.genesis_header(); MAX_HEADERS + 1];
+    let refused = sync
+        .on_headers(&peer, &too_many, NOW)
+        .expect_err("over the limit");
+    assert_eq!(
+        refused,
+        HeadersError::TooMany {
+            count: MAX_HEADERS + 1
+        }
+    );
+    assert_eq!(refused.misbehaviour(), Misbehaviour::Garbage);
+
+    let mut unlinked = headers_after(&REGTEST.genesis_header(), 3, 1);
+    unlinked.swap(1, 2);
+    let refused = sync
+        .on_headers(&peer, &unlinked, NOW)
+        .expect_err("not consecutive");
+    assert_eq!(refused, HeadersError::NotConsecutive { index: 1 });
+    assert_eq!(refused.misbehaviour(), Misbehaviour::Unhelpful);
+    assert_eq!(sync.header_height(), 0);
+    assert_eq!(sync.on_headers(&peer, &[], NOW), Ok(false));
+    assert_eq!(sync.peers(), vec![peer]);
 }
 
 #[test]
 fn unsolicited_blocks_are_refused_and_failed_requests_are_asked_again() {
     let mut sync = manager();
-    let peer = PeerId::random();
+    let peer: Peer = 1;
     sync.add_peer(peer);
     sync.headers_request(&peer);
     let headers = headers_after(&REGTEST.genesis_header(), 5, 3);
@@ -155,7 +216,7 @@ fn unsolicited_blocks_are_refused_and_failed_requests_are_asked_again() {
 #[test]
 fn an_invalid_block_stops_downloads_on_its_branch() {
     let mut sync = manager();
-    let peer = PeerId::random();
+    let peer: Peer = 1;
     sync.add_peer(peer);
     sync.headers_request(&peer);
     let headers = headers_after(&REGTEST.genesis_header(), 3, 5);
@@ -175,7 +236,7 @@ fn an_invalid_block_stops_downloads_on_its_branch() {
 #[test]
 fn a_block_that_was_not_stored_is_fetched_again() {
     let mut sync = manager();
-    let peer = PeerId::random();
+    let peer: Peer = 1;
     sync.add_peer(peer);
     sync.headers_request(&peer);
     let headers = headers_after(&REGTEST.genesis_header(), 3, 7);
@@ -195,7 +256,7 @@ fn a_block_that_was_not_stored_is_fetched_again() {
 #[test]
 fn a_block_refused_once_is_asked_again_after_the_headers_are_rebuilt() {
     let mut sync = manager();
-    let (forger, honest) = (PeerId::random(), PeerId::random());
+    let (forger, honest): (Peer, Peer) = (1, 2);
     sync.add_peer(forger);
     sync.headers_request(&forger);
     let headers = headers_after(&REGTEST.genesis_header(), 3, 7);
@@ -221,7 +282,7 @@ fn a_block_refused_once_is_asked_again_after_the_headers_are_rebuilt() {
 #[test]
 fn a_peer_leaving_frees_its_requests() {
     let mut sync = manager();
-    let (a, b) = (PeerId::random(), PeerId::random());
+    let (a, b): (Peer, Peer) = (1, 2);
     sync.add_peer(a);
     sync.headers_request(&a);
     let headers = headers_after(&REGTEST.genesis_header(), 10, 6);
@@ -240,7 +301,7 @@ fn a_peer_leaving_frees_its_requests() {
 #[test]
 fn blocks_are_asked_only_of_peers_whose_branch_holds_them() {
     let mut sync = manager();
-    let (short, long) = (PeerId::random(), PeerId::random());
+    let (short, long): (Peer, Peer) = (1, 2);
     sync.add_peer(short);
     sync.add_peer(long);
     // Both share 10 headers; `short` has 15 more of its own, `long` 30 of

@@ -1,0 +1,147 @@
+//! The wasm light client end to end: headless Chromium (Debian's
+//! `/usr/bin/chromium`, driven by playwright-core from tests/js) loads the
+//! package `cargo xtask build-web` put in www/pkg from a real node, and
+//! `tests/js/e2e/light-client.mjs` runs the flow of DESIGN §5 against it:
+//! wallet in the page, header sync over WebSocket and over WebRTC-direct,
+//! a balance verified by a state proof, a transaction signed in the page,
+//! mined by the node and checked by its inclusion proof. This test checks
+//! what the page reports against the node's REST API.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::http::get;
+use crate::support::node::{NodeOptions, NodeProcess};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn require_package() {
+    let pkg = workspace().join("www/pkg/blockchain_webclient_bg.wasm");
+    assert!(
+        pkg.is_file(),
+        "{} is missing: run `cargo xtask build-web` (cargo xtask test does)",
+        pkg.display()
+    );
+}
+
+fn run_script(node: &NodeProcess) -> Value {
+    let js = workspace().join("tests/js");
+    assert!(
+        js.join("node_modules/playwright-core").is_dir(),
+        "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (cargo xtask test does)"
+    );
+    let base = format!("http://{}", node.addr);
+    let output = Command::new("node")
+        .arg("e2e/light-client.mjs")
+        .arg(&base)
+        .arg(node.listen_addr("/ws"))
+        .arg(node.listen_addr("/webrtc-direct"))
+        .current_dir(&js)
+        .output()
+        .expect("node (Node.js) runs: apt-get install -y nodejs npm");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "light-client.mjs failed ({}):\n{stderr}\nnode log:\n{}",
+        output.status,
+        node.log_text()
+    );
+    eprintln!("{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().expect("the script prints its result");
+    serde_json::from_str(last).expect("the last line is JSON")
+}
+
+#[test]
+fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
+    require_package();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut options = NodeOptions::regtest(dir.path());
+    options.extra = [
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0/ws",
+        "--listen",
+        "/ip4/127.0.0.1/udp/0/webrtc-direct",
+    ]
+    .map(String::from)
+    .to_vec();
+    let node = NodeProcess::start(&options);
+    node.mine(&crate::support::vector_address(0), 5);
+
+    let out = run_script(&node);
+    eprintln!(
+        "web client: sync {} ms, long tasks {:?} / {:?}",
+        out["syncMs"], out["longTasksMs"], out["webrtcLongTasksMs"]
+    );
+
+    // The first sync reached the node's tip over WebSocket.
+    assert_eq!(out["firstTip"]["height"], 5, "{out}");
+    assert_eq!(out["peers"][0]["transport"], "websocket", "{out}");
+    assert_eq!(out["walletBackend"], "webcrypto");
+    // Tip events came by gossip for the mined blocks.
+    assert!(out["tipEvents"].as_u64().unwrap_or(0) >= 1, "{out}");
+
+    // The verified balance is the node's.
+    let address = out["address"].as_str().expect("address");
+    assert_eq!(out["account"]["verified"], true);
+    assert_eq!(out["account"]["balance"], out["restBalance"]["balance"]);
+    assert_eq!(out["account"]["balance"], 3 * 5_000_000_000u64);
+
+    // The transaction the page signed was mined, and the page proved it.
+    let txid = out["sent"]["txid"].as_str().expect("txid");
+    let confirmed = get(node.addr, &format!("/api/v1/transactions/{txid}"));
+    assert_eq!(confirmed.status, 200);
+    assert_eq!(confirmed.body["status"], "confirmed", "{}", confirmed.body);
+    assert_eq!(out["transaction"]["verified"], true);
+    assert_eq!(out["transaction"]["confirmations"], 1);
+    assert_eq!(
+        out["transaction"]["blockHeight"],
+        confirmed.body["block_height"]
+    );
+    assert_eq!(out["sent"]["tx"]["sender_address"], address);
+    assert_eq!(out["block"]["verified"], true);
+    let in_block = out["block"]["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .any(|tx| tx["txid"] == txid);
+    assert!(
+        in_block,
+        "the block holds the transaction: {}",
+        out["block"]
+    );
+    assert_eq!(out["recipient"]["balance"], 150_000_000);
+    assert_eq!(out["recipient"]["verified"], true);
+    let headers = out["headers"].as_array().expect("headers");
+    assert_eq!(headers.len(), 3);
+    assert_eq!(headers[0]["index"], 0);
+
+    // Errors carry the stable codes of DESIGN §5.
+    assert_eq!(out["errors"]["wrongPassword"]["code"], "WRONG_PASSWORD");
+    assert_eq!(out["errors"]["badKeystore"]["code"], "INVALID_KEYSTORE");
+    assert_eq!(out["errors"]["badAddress"]["code"], "INVALID_ADDRESS");
+    assert_eq!(out["errors"]["badAmount"]["code"], "INVALID_AMOUNT");
+    assert_eq!(out["errors"]["unknownBlock"]["code"], "NOT_FOUND");
+    assert_eq!(out["reopened"], address);
+
+    // WebRTC-direct: synced to the same tip, same verified balance.
+    let height = node.height();
+    assert_eq!(out["webrtc"]["tip"]["height"], height, "{out}");
+    assert_eq!(out["webrtc"]["peers"][0]["transport"], "webrtc-direct");
+    assert_eq!(out["webrtc"]["account"]["verified"], true);
+    assert_eq!(
+        out["webrtc"]["account"]["balance"],
+        out["account"]["balance"].as_u64().expect("balance") - 150_000_000 - 1000
+            + 5_000_000_000
+            + 1000
+    );
+}
