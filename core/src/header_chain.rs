@@ -1,6 +1,10 @@
 //! A header chain for light clients: verifies batches of headers, keeps every
 //! valid branch, follows the one with the most work, and produces block
 //! locators.
+//!
+//! A light client keeps only a window of recent headers in memory
+//! ([`HeaderChain::with_window`]) and resumes from headers it verified
+//! before ([`HeaderChain::from_checkpoint`]); the rest stay in its storage.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -44,9 +48,49 @@ pub struct HeaderChain {
     params: &'static Params,
     entries: Vec<Entry>,
     by_hash: HashMap<BlockHash, usize>,
-    /// Entry index of the best chain's block at each height.
+    /// Entry index of the best chain's block at each height from `base`.
     best: Vec<usize>,
+    /// Height of `best[0]`: 0, or the lowest height still in memory.
+    base: u64,
+    /// Most best-chain headers kept in memory (None: all).
+    window: Option<u64>,
 }
+
+/// Why stored headers cannot be resumed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// No headers.
+    Empty,
+    /// A header is not the child of the one before it.
+    NotConsecutive {
+        /// Its height.
+        height: u64,
+    },
+    /// The first header is at height 0 but is not this network's genesis.
+    WrongGenesis,
+    /// The chain starts above block 1 and no block 1 was given (or it is not at height 1).
+    MissingAnchor,
+    /// The tip's chain work is less than the work of the headers themselves.
+    BadWork,
+}
+
+impl fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("no headers to resume from"),
+            Self::NotConsecutive { height } => {
+                write!(f, "header {height} is not the child of the one before it")
+            }
+            Self::WrongGenesis => f.write_str("the first header is not this network's genesis"),
+            Self::MissingAnchor => f.write_str("block 1 (the difficulty anchor) is missing"),
+            Self::BadWork => f.write_str("the chain work does not cover the headers"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for CheckpointError {}
 
 /// A rejected header in a batch: its position and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +152,142 @@ impl HeaderChain {
             entries: alloc::vec![genesis],
             by_hash,
             best: alloc::vec![0],
+            base: 0,
+            window: None,
         }
+    }
+
+    /// Resumes from best-chain headers verified before (a light client's
+    /// storage): `headers` are consecutive and end at the tip whose
+    /// cumulative work is `tip_work`; `block_one` is block 1 (the ASERT
+    /// anchor) when `headers` start above it. They are trusted: only their
+    /// linkage is checked. Headers after them are verified as usual; a
+    /// branch may fork from them only once its parent has the median-time
+    /// window (11 headers) behind it in memory.
+    pub fn from_checkpoint(
+        params: &'static Params,
+        block_one: Option<&Header>,
+        headers: &[Header],
+        tip_work: Work,
+    ) -> Result<Self, CheckpointError> {
+        let first = headers.first().ok_or(CheckpointError::Empty)?;
+        if first.height == 0 && first.hash() != params.genesis_hash() {
+            return Err(CheckpointError::WrongGenesis);
+        }
+        let anchor_time = match headers.iter().find(|header| header.height == 1) {
+            Some(header) => Some(header.time),
+            None if first.height == 0 => None,
+            None => match block_one {
+                Some(header) if header.height == 1 => Some(header.time),
+                _ => return Err(CheckpointError::MissingAnchor),
+            },
+        };
+        let mut hashes = Vec::with_capacity(headers.len());
+        for (index, header) in headers.iter().enumerate() {
+            let hash = header.hash();
+            if index > 0
+                && (header.prev_hash != hashes[index - 1]
+                    || header.height != headers[index - 1].height + 1)
+            {
+                return Err(CheckpointError::NotConsecutive {
+                    height: header.height,
+                });
+            }
+            hashes.push(hash);
+        }
+        // Chain work of each header, from the tip's backwards.
+        let mut works = alloc::vec![Work::default(); headers.len()];
+        let mut work = tip_work;
+        for index in (0..headers.len()).rev() {
+            works[index] = work;
+            let own = headers[index]
+                .bits
+                .to_target()
+                .map(|target| target.work())
+                .unwrap_or_default();
+            work = Work(work.0.checked_sub(own.0).ok_or(CheckpointError::BadWork)?);
+        }
+        let mut chain = Self {
+            params,
+            entries: Vec::with_capacity(headers.len()),
+            by_hash: HashMap::with_capacity(headers.len()),
+            best: Vec::with_capacity(headers.len()),
+            base: first.height,
+            window: None,
+        };
+        for (index, header) in headers.iter().enumerate() {
+            let parent = index.checked_sub(1);
+            let median_time_past = match parent {
+                Some(parent) => chain.median_time_past_ending_at(header, parent),
+                None => header.time,
+            };
+            chain.entries.push(Entry {
+                header: *header,
+                hash: hashes[index],
+                parent,
+                chain_work: works[index],
+                median_time_past,
+                anchor_time: if header.height == 0 {
+                    None
+                } else {
+                    anchor_time
+                },
+            });
+            chain.by_hash.insert(hashes[index], index);
+            chain.best.push(index);
+        }
+        Ok(chain)
+    }
+
+    /// Keeps at most about `headers` best-chain headers in memory (and the
+    /// side branches above them): older ones are dropped as the chain grows.
+    pub fn with_window(mut self, headers: u64) -> Self {
+        self.window = Some(headers.max(2 * MEDIAN_TIME_SPAN as u64));
+        self.prune();
+        self
+    }
+
+    /// Height of the lowest best-chain header in memory.
+    pub fn lowest_height(&self) -> u64 {
+        self.base
+    }
+
+    /// Drops best-chain headers below the window (and branches forking
+    /// below it) once the chain holds a quarter more than the window, so
+    /// the rebuild costs O(1) per header on average.
+    fn prune(&mut self) {
+        let Some(window) = self.window else { return };
+        let len = self.best.len() as u64;
+        if len <= window + window / 4 {
+            return;
+        }
+        let new_base = self.base + (len - window);
+        let mut kept: Vec<Option<usize>> = alloc::vec![None; self.entries.len()];
+        let mut entries = Vec::with_capacity(self.entries.len());
+        for (old, entry) in self.entries.iter().enumerate() {
+            let height = entry.header.height;
+            let is_root =
+                height == new_base && self.best.get((height - self.base) as usize) == Some(&old);
+            let parent = entry.parent.and_then(|parent| kept[parent]);
+            if !is_root && parent.is_none() {
+                continue;
+            }
+            let mut entry = entry.clone();
+            entry.parent = if is_root { None } else { parent };
+            kept[old] = Some(entries.len());
+            entries.push(entry);
+        }
+        self.best = self.best[(new_base - self.base) as usize..]
+            .iter()
+            .map(|&old| kept[old].expect("best-chain entries above the base are kept"))
+            .collect();
+        self.by_hash = entries
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| (entry.hash, index))
+            .collect();
+        self.entries = entries;
+        self.base = new_base;
     }
 
     /// The network parameters.
@@ -140,14 +319,19 @@ impl HeaderChain {
 
     /// Height of the best tip.
     pub fn height(&self) -> u64 {
-        (self.best.len() - 1) as u64
+        self.base + (self.best.len() - 1) as u64
     }
 
-    /// The best chain's header at `height`.
+    /// Index into `best` of `height`, if it is in memory.
+    fn best_index(&self, height: u64) -> Option<usize> {
+        usize::try_from(height.checked_sub(self.base)?).ok()
+    }
+
+    /// The best chain's header at `height` (None above the tip, and below
+    /// [`HeaderChain::lowest_height`]).
     pub fn header_at(&self, height: u64) -> Option<&Header> {
-        let index = usize::try_from(height).ok()?;
         self.best
-            .get(index)
+            .get(self.best_index(height)?)
             .map(|&entry| &self.entries[entry].header)
     }
 
@@ -161,8 +345,8 @@ impl HeaderChain {
     /// True when the header is on the best chain.
     pub fn is_on_best_chain(&self, hash: &BlockHash) -> bool {
         self.by_hash.get(hash).is_some_and(|&index| {
-            let height = self.entries[index].header.height as usize;
-            self.best.get(height) == Some(&index)
+            self.best_index(self.entries[index].header.height)
+                .is_some_and(|position| self.best.get(position) == Some(&index))
         })
     }
 
@@ -232,6 +416,7 @@ impl HeaderChain {
             update.fork_height = Some(fork_height);
             update.reorganized = reorganized;
         }
+        self.prune();
         result.map(|()| update)
     }
 
@@ -250,6 +435,14 @@ impl HeaderChain {
             .ok_or(HeaderError::UnknownParent {
                 prev_hash: header.prev_hash,
             })?;
+        // A parent without its median-time window in memory (at the bottom
+        // of a pruned or resumed chain) cannot be extended: treat it as unknown.
+        let parent_height = self.entries[parent].header.height;
+        if self.base > 0 && parent_height < self.base + MEDIAN_TIME_SPAN as u64 {
+            return Err(HeaderError::UnknownParent {
+                prev_hash: header.prev_hash,
+            });
+        }
         let parent_info = self
             .parent_info(&header.prev_hash)
             .expect("parent is known");
@@ -276,37 +469,44 @@ impl HeaderChain {
         let mut branch = Vec::new();
         let mut cursor = tip;
         loop {
-            let height = self.entries[cursor].header.height as usize;
-            if self.best.get(height) == Some(&cursor) {
+            let height = self.entries[cursor].header.height;
+            if self
+                .best_index(height)
+                .is_some_and(|position| self.best.get(position) == Some(&cursor))
+            {
                 break;
             }
             branch.push(cursor);
             cursor = self.entries[cursor]
                 .parent
-                .expect("only genesis has no parent, and it is on the best chain");
+                .expect("only the lowest best-chain header has no parent");
         }
         let fork_height = self.entries[cursor].header.height;
-        let reorganized = self.best.len() as u64 > fork_height + 1;
-        self.best.truncate(fork_height as usize + 1);
+        let reorganized = self.height() > fork_height;
+        self.best.truncate((fork_height - self.base) as usize + 1);
         self.best.extend(branch.into_iter().rev());
         (fork_height, reorganized)
     }
 
     /// A block locator: hashes of the best chain from the tip back, one
-    /// apart for ten, then doubling the step, ending with genesis.
+    /// apart for ten, then doubling the step, ending with genesis (below
+    /// the window in memory: its lowest header, then genesis).
     pub fn locator(&self) -> Vec<BlockHash> {
         let mut hashes = Vec::new();
         let mut height = self.height();
         let mut step = 1u64;
         loop {
-            hashes.push(self.entries[self.best[height as usize]].hash);
-            if height == 0 {
+            hashes.push(self.entries[self.best[(height - self.base) as usize]].hash);
+            if height == self.base {
                 break;
             }
             if hashes.len() >= 10 {
                 step *= 2;
             }
-            height = height.saturating_sub(step);
+            height = height.saturating_sub(step).max(self.base);
+        }
+        if self.base > 0 {
+            hashes.push(self.params.genesis_hash());
         }
         hashes
     }

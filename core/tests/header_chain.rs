@@ -307,3 +307,99 @@ fn asert_is_anchored_at_block_one_of_each_branch() {
         }
     );
 }
+
+#[test]
+fn a_windowed_chain_keeps_a_bounded_number_of_headers_and_still_follows_the_tip() {
+    let mut full = HeaderChain::new(&REGTEST);
+    let mut windowed = HeaderChain::new(&REGTEST).with_window(100);
+    let headers = headers_after(&REGTEST.genesis_header(), 600, 0);
+    for batch in headers.chunks(50) {
+        full.accept_headers(batch, FAR_FUTURE).expect("valid");
+        windowed.accept_headers(batch, FAR_FUTURE).expect("valid");
+        assert!(windowed.height() - windowed.lowest_height() < 125 + 50);
+    }
+    assert_eq!(windowed.tip_hash(), full.tip_hash());
+    assert_eq!(windowed.tip_work(), full.tip_work());
+    assert!(windowed.lowest_height() > 400);
+    assert_eq!(windowed.header_at(10), None, "pruned");
+    assert_eq!(windowed.header_at(600), Some(&headers[599]));
+    let locator = windowed.locator();
+    assert_eq!(locator.first(), Some(&full.tip_hash()));
+    assert_eq!(locator.last(), Some(&REGTEST.genesis_hash()));
+    // A fork inside the window still wins by work; one below it is unknown.
+    let fork = headers_after(&headers[579], 30, 9);
+    let update = windowed
+        .accept_headers(&fork, FAR_FUTURE)
+        .expect("valid fork");
+    assert_eq!(update.fork_height, Some(580));
+    assert!(update.reorganized);
+    assert_eq!(windowed.tip_hash(), fork[29].hash());
+    let deep = headers_after(&headers[9], 1, 7);
+    assert!(matches!(
+        windowed.accept_headers(&deep, FAR_FUTURE),
+        Err(HeaderChainError {
+            error: HeaderError::UnknownParent { .. },
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_chain_resumed_from_stored_headers_matches_the_full_chain() {
+    use blockchain_core::header_chain::CheckpointError;
+
+    let headers = headers_after(&REGTEST.genesis_header(), 300, 0);
+    let mut full = HeaderChain::new(&REGTEST);
+    full.accept_headers(&headers[..250], FAR_FUTURE)
+        .expect("valid");
+    let stored = &headers[150..250];
+    let mut resumed =
+        HeaderChain::from_checkpoint(&REGTEST, Some(&headers[0]), stored, full.tip_work())
+            .expect("resumes");
+    assert_eq!(resumed.tip_hash(), full.tip_hash());
+    assert_eq!(resumed.lowest_height(), 151);
+    assert_eq!(resumed.locator().last(), Some(&REGTEST.genesis_hash()));
+    // Only what is new is verified, and both end on the same tip and work.
+    full.accept_headers(&headers[250..], FAR_FUTURE)
+        .expect("valid");
+    let update = resumed
+        .accept_headers(&headers[250..], FAR_FUTURE)
+        .expect("valid");
+    assert_eq!(update.added, 50);
+    assert_eq!(resumed.tip_hash(), full.tip_hash());
+    assert_eq!(resumed.tip_work(), full.tip_work());
+    assert_eq!(
+        resumed.chain_work(&headers[200].hash()),
+        full.chain_work(&headers[200].hash())
+    );
+    // From genesis, no anchor is needed.
+    let from_genesis = [&[REGTEST.genesis_header()][..], &headers[..20]].concat();
+    let work = full.chain_work(&headers[19].hash()).expect("known");
+    assert!(HeaderChain::from_checkpoint(&REGTEST, None, &from_genesis, work).is_ok());
+
+    // What does not fit together is refused.
+    let tip_work = full.chain_work(&headers[249].hash()).expect("known");
+    assert_eq!(
+        HeaderChain::from_checkpoint(&REGTEST, None, &[], tip_work).err(),
+        Some(CheckpointError::Empty)
+    );
+    assert_eq!(
+        HeaderChain::from_checkpoint(&REGTEST, None, stored, tip_work).err(),
+        Some(CheckpointError::MissingAnchor)
+    );
+    let gap = [headers[150], headers[152]];
+    assert_eq!(
+        HeaderChain::from_checkpoint(&REGTEST, Some(&headers[0]), &gap, tip_work).err(),
+        Some(CheckpointError::NotConsecutive { height: 153 })
+    );
+    assert_eq!(
+        HeaderChain::from_checkpoint(&REGTEST, Some(&headers[0]), stored, Default::default()).err(),
+        Some(CheckpointError::BadWork)
+    );
+    let mut other_genesis = REGTEST.genesis_header();
+    other_genesis.nonce = 1;
+    assert_eq!(
+        HeaderChain::from_checkpoint(&REGTEST, None, &[other_genesis], tip_work).err(),
+        Some(CheckpointError::WrongGenesis)
+    );
+}

@@ -38,23 +38,30 @@ fn run_script(node: &NodeProcess) -> Value {
         "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (cargo xtask test does)"
     );
     let base = format!("http://{}", node.addr);
-    let output = Command::new("node")
+    // Output goes to files, not pipes: Chromium's helper processes inherit
+    // the descriptors and may outlive the script, and a pipe would stay
+    // open until they exit.
+    let logs = tempfile::tempdir().expect("temp dir");
+    let stdout_path = logs.path().join("stdout");
+    let stderr_path = logs.path().join("stderr");
+    let status = Command::new("node")
         .arg("e2e/light-client.mjs")
         .arg(&base)
         .arg(node.listen_addr("/ws"))
         .arg(node.listen_addr("/webrtc-direct"))
         .current_dir(&js)
-        .output()
+        .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .status()
         .expect("node (Node.js) runs: apt-get install -y nodejs npm");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     assert!(
-        output.status.success(),
-        "light-client.mjs failed ({}):\n{stderr}\nnode log:\n{}",
-        output.status,
+        status.success(),
+        "light-client.mjs failed ({status}):\n{stderr}\nnode log:\n{}",
         node.log_text()
     );
     eprintln!("{stderr}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = std::fs::read_to_string(&stdout_path).expect("stdout");
     let last = stdout.lines().last().expect("the script prints its result");
     serde_json::from_str(last).expect("the last line is JSON")
 }
@@ -132,6 +139,12 @@ fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
     assert_eq!(out["errors"]["badAmount"]["code"], "INVALID_AMOUNT");
     assert_eq!(out["errors"]["unknownBlock"]["code"], "NOT_FOUND");
     assert_eq!(out["reopened"], address);
+
+    // A reload resumed from IndexedDB: the stored tip was there at start,
+    // and nothing was downloaded again (no progress: no new headers).
+    assert_eq!(out["resumed"]["atStart"], out["tipBeforeReload"], "{out}");
+    assert_eq!(out["resumed"]["tip"], out["tipBeforeReload"], "{out}");
+    assert_eq!(out["resumed"]["progress"], 0, "{out}");
 
     // WebRTC-direct: synced to the same tip, same verified balance.
     let height = node.height();

@@ -14,7 +14,7 @@ use blockchain_core::light::{
 };
 use blockchain_core::sync::{Misbehaviour, SyncManager};
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
-use blockchain_core::{Block, BlockHash, Encode, Transaction, Txid};
+use blockchain_core::{Block, BlockHash, Encode, Header, Transaction, Txid};
 use blockchain_p2p::ProtocolNames;
 use futures::FutureExt;
 use futures::channel::mpsc;
@@ -23,6 +23,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::error::{ClientError, ErrorCode, Result};
+use crate::header_store::{HeaderStore, MEMORY_WINDOW};
 use crate::js::{from_json, get, object};
 use crate::json::{BlockJson, HeaderJson, TransactionJson};
 use crate::network::{Command, Driver, ask, build_swarm};
@@ -54,6 +55,29 @@ export interface AccountInfo { address: string; balance: number; nonce: number; 
   stateRoot: string; verified: boolean; }
 export interface StartOptions { network: string; bootstrap: string[]; persist?: boolean; }
 "#;
+
+/// The header store and what it holds, or nothing when IndexedDB fails
+/// (private windows may refuse it): then the client works from memory.
+async fn open_store(
+    params: &'static blockchain_core::Params,
+) -> (Option<HeaderStore>, Option<HeaderChain>) {
+    let store = match HeaderStore::open(params).await {
+        Ok(store) => store,
+        Err(error) => {
+            web_sys::console::warn_1(&JsValue::from_str(&format!("no header storage: {error}")));
+            return (None, None);
+        }
+    };
+    match store.load(params).await {
+        Ok(chain) => (Some(store), chain),
+        Err(error) => {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "stored headers unreadable: {error}"
+            )));
+            (Some(store), None)
+        }
+    }
+}
 
 /// The light client.
 #[wasm_bindgen]
@@ -120,11 +144,20 @@ impl LightClient {
         }
         let names = ProtocolNames::for_network(params.name)
             .map_err(|error| ClientError::new(ErrorCode::InvalidArgument, error.to_string()))?;
-        let headers = HeaderChain::new(params);
-        let genesis = params.genesis_hash();
+        let persist = get(&options, "persist").as_bool().unwrap_or(true);
+        let (store, resumed) = if persist {
+            open_store(params).await
+        } else {
+            (None, None)
+        };
+        let headers = resumed
+            .unwrap_or_else(|| HeaderChain::new(params))
+            .with_window(MEMORY_WINDOW);
+        let tip = (headers.tip_hash(), headers.height());
         let state = Rc::new(RefCell::new(State::new(
             params,
-            SyncManager::new(headers, (genesis, 0)),
+            SyncManager::new(headers, tip),
+            store,
         )));
         let swarm =
             build_swarm(&names).map_err(|error| ClientError::new(ErrorCode::Internal, error))?;
@@ -200,11 +233,32 @@ impl LightClient {
             }
             let from = from_height as u64;
             let count = (count as u64).min(MAX_HEADERS_PER_CALL);
+            let (params, lowest, store) = {
+                let state = state.borrow();
+                (
+                    state.params,
+                    state.sync.headers().lowest_height(),
+                    state.store.clone(),
+                )
+            };
+            // Below the window in memory: the stored (verified) best chain.
+            let mut list: Vec<Header> = Vec::new();
+            if from < lowest
+                && let Some(store) = store
+            {
+                list = store.range(from, count.min(lowest - from)).await?;
+            }
             let state = state.borrow();
             let chain = state.sync.headers();
-            let list: Vec<HeaderJson> = (from..from.saturating_add(count))
-                .map_while(|height| chain.header_at(height))
-                .map(|header| HeaderJson::new(state.params, header))
+            let next = from + list.len() as u64;
+            list.extend(
+                (next..from.saturating_add(count))
+                    .map_while(|height| chain.header_at(height))
+                    .copied(),
+            );
+            let list: Vec<HeaderJson> = list
+                .iter()
+                .map(|header| HeaderJson::new(params, header))
                 .collect();
             json_value(&list)
         })
@@ -360,7 +414,34 @@ impl Handle {
         })
     }
 
+    /// A verified best-chain header by height: in memory, or stored below the window.
+    async fn best_header_at(&self, height: u64) -> Result<Option<Header>> {
+        let (in_memory, lowest, store) = {
+            let state = self.state.borrow();
+            let chain = state.sync.headers();
+            (
+                chain.header_at(height).copied(),
+                chain.lowest_height(),
+                state.store.clone(),
+            )
+        };
+        if in_memory.is_some() || height >= lowest {
+            return Ok(in_memory);
+        }
+        match store {
+            Some(store) => Ok(store.range(height, 1).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
     async fn get_block_inner(&self, height_or_hash: JsValue) -> Result<JsValue> {
+        if let Some(height) = height_or_hash.as_f64()
+            && height >= 0.0
+            && height.fract() == 0.0
+            && let Some(header) = self.best_header_at(height as u64).await?
+        {
+            return self.fetch_block(header.hash(), header.height).await;
+        }
         let hash = {
             let state = self.state.borrow();
             let chain = state.sync.headers();
@@ -383,12 +464,16 @@ impl Handle {
                     "getBlock takes a height or a hash",
                 ));
             };
-            header
-                .ok_or_else(|| {
-                    ClientError::new(ErrorCode::NotFound, "no such block in the verified headers")
-                })?
-                .hash()
+            header.ok_or_else(|| {
+                ClientError::new(ErrorCode::NotFound, "no such block in the verified headers")
+            })?
         };
+        self.fetch_block(hash.hash(), hash.height).await
+    }
+
+    /// Downloads the block `hash` (at `height` of the verified best chain or
+    /// a known branch) and checks it against that header.
+    async fn fetch_block(&self, hash: BlockHash, height: u64) -> Result<JsValue> {
         let block: Block = self
             .ask_peers(
                 SyncRequest::GetBlocks { hashes: vec![hash] },
@@ -413,8 +498,9 @@ impl Handle {
         let state = self.state.borrow();
         let chain = state.sync.headers();
         let work = chain.chain_work(&hash).unwrap_or_default();
-        let confirmations = if chain.is_on_best_chain(&hash) {
-            chain.height() - block.header.height + 1
+        let on_best = chain.is_on_best_chain(&hash) || height < chain.lowest_height();
+        let confirmations = if on_best {
+            chain.height() - height + 1
         } else {
             0
         };
@@ -432,6 +518,12 @@ impl Handle {
                     return Ok(None);
                 };
                 let chain = state.sync.headers();
+                if proof.header.height < chain.lowest_height() {
+                    // Older than the window: the header is checked against
+                    // the stored chain below.
+                    check_transaction_proof(&proof, &txid, |_| true)?;
+                    return Ok(Some(proof));
+                }
                 if chain.get(&proof.header.hash()).is_none() {
                     // Confirmed in a block our headers have not reached yet.
                     return Ok(None);
@@ -440,6 +532,13 @@ impl Handle {
                 Ok(Some(proof))
             })
             .await?;
+        let stored = self.best_header_at(proof.header.height).await?;
+        if stored.map(|header| header.hash()) != Some(proof.header.hash()) {
+            return Err(ClientError::new(
+                ErrorCode::VerificationFailed,
+                "the proof's block is not in the verified headers",
+            ));
+        }
         let state = self.state.borrow();
         let height = proof.header.height;
         let confirmations = state.sync.headers().height() - height + 1;

@@ -23,6 +23,8 @@
 
 mod client;
 mod error;
+mod header_store;
+mod idb;
 
 mod js;
 mod json;

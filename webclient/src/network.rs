@@ -149,6 +149,8 @@ pub(crate) struct Driver {
     requests: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, String>>>,
     /// Headers requests of the sync, by id.
     header_requests: HashMap<OutboundRequestId, PeerId>,
+    /// Best-chain headers learned by gossip, stored at the next chance.
+    pending_store: Vec<blockchain_core::Header>,
 }
 
 impl Driver {
@@ -165,6 +167,7 @@ impl Driver {
             bootstrap,
             requests: HashMap::new(),
             header_requests: HashMap::new(),
+            pending_store: Vec::new(),
         }
     }
 
@@ -191,13 +194,15 @@ impl Driver {
         let mut tick = gloo_timers::future::IntervalStream::new(TICK.as_millis() as u32).fuse();
         loop {
             futures::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
+                event = self.swarm.select_next_some() => {
+                    self.on_swarm_event(event).await;
+                    if !self.pending_store.is_empty() {
+                        self.store_headers(&[]).await;
+                    }
+                }
                 command = commands.next() => match command {
                     Some(Command::Stop { done }) => {
-                        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-                        for peer in peers {
-                            let _ = self.swarm.disconnect_peer_id(peer);
-                        }
+                        self.close_connections().await;
                         let _ = done.send(());
                         break;
                     }
@@ -208,10 +213,36 @@ impl Driver {
                     if self.swarm.connected_peers().next().is_none() {
                         self.dial_bootstrap();
                     }
+                    // Gossip can miss a block (a subscription not yet known
+                    // to the peer, a dropped message): ask every peer for
+                    // headers after our tip now and then (a no-op while a
+                    // request to it is in flight).
+                    let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                    for peer in peers {
+                        self.request_headers(peer);
+                    }
                     self.state.borrow_mut().check_waiters();
                 }
             }
         }
+    }
+
+    /// Closes every connection and drives the swarm until they are closed
+    /// (at most a few seconds): dropping a swarm with open browser sockets
+    /// leaves their callbacks pointing at freed closures.
+    async fn close_connections(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        let mut deadline = gloo_timers::future::TimeoutFuture::new(3000).fuse();
+        while self.swarm.connected_peers().next().is_some() {
+            futures::select! {
+                _ = self.swarm.select_next_some() => {}
+                _ = deadline => break,
+            }
+        }
+        self.state.borrow_mut().clear_peers();
     }
 
     fn on_command(&mut self, command: Command) {
@@ -347,12 +378,42 @@ impl Driver {
         }
     }
 
+    /// Writes new best-chain headers to IndexedDB (in order: one write at a time).
+    async fn store_headers(&mut self, headers: &[blockchain_core::Header]) {
+        let mut headers = headers.to_vec();
+        if !self.pending_store.is_empty() {
+            let mut pending = core::mem::take(&mut self.pending_store);
+            pending.retain(|header| {
+                headers
+                    .first()
+                    .is_none_or(|first| header.height < first.height)
+            });
+            pending.extend(headers);
+            headers = pending;
+        }
+        if headers.is_empty() {
+            return;
+        }
+        let (store, work) = {
+            let state = self.state.borrow();
+            (state.store.clone(), state.sync.headers().tip_work())
+        };
+        if let Some(store) = store
+            && let Err(error) = store.save(&headers, work).await
+        {
+            self.state
+                .borrow()
+                .emit_error(&format!("storing headers: {error}"));
+        }
+    }
+
     async fn on_headers(&mut self, peer: PeerId, response: SyncResponse) {
         let SyncResponse::Headers(headers) = response else {
             self.state.borrow_mut().mark_caught_up(&peer);
             return;
         };
-        let (verdict, _to_store) = self.state.borrow_mut().accept_headers(&peer, &headers);
+        let (verdict, to_store) = self.state.borrow_mut().accept_headers(&peer, &headers);
+        self.store_headers(&to_store).await;
         match verdict {
             Ok(true) => {
                 // Let the page render between batches: one batch is one task.
@@ -377,7 +438,8 @@ impl Driver {
             let Ok(block) = Block::decode(&message.data) else {
                 return gossipsub::MessageAcceptance::Reject;
             };
-            let (known, _to_store) = self.state.borrow_mut().on_gossiped_block(&block);
+            let (known, to_store) = self.state.borrow_mut().on_gossiped_block(&block);
+            self.pending_store.extend(to_store);
             if !known {
                 // A block we cannot place yet: our headers are behind.
                 self.request_headers(source);

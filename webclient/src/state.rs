@@ -12,6 +12,7 @@ use futures::channel::oneshot;
 use libp2p::{Multiaddr, PeerId};
 use wasm_bindgen::prelude::*;
 
+use crate::header_store::HeaderStore;
 use crate::js::{from_json, now_ms, object};
 use crate::json::{TipJson, TransactionJson};
 use crate::network::transport_name;
@@ -40,6 +41,8 @@ pub(crate) struct State {
     last_tip: BlockHash,
     /// Next peer to ask (round robin).
     next_peer: usize,
+    /// Verified headers in IndexedDB (None: memory only).
+    pub(crate) store: Option<HeaderStore>,
 }
 
 impl core::fmt::Debug for State {
@@ -52,7 +55,11 @@ impl core::fmt::Debug for State {
 }
 
 impl State {
-    pub(crate) fn new(params: &'static Params, sync: SyncManager<PeerId>) -> Self {
+    pub(crate) fn new(
+        params: &'static Params,
+        sync: SyncManager<PeerId>,
+        store: Option<HeaderStore>,
+    ) -> Self {
         let last_tip = sync.headers().tip_hash();
         Self {
             params,
@@ -65,6 +72,7 @@ impl State {
             sync_waiters: Vec::new(),
             last_tip,
             next_peer: 0,
+            store,
         }
     }
 
@@ -143,6 +151,14 @@ impl State {
         );
         self.sync.add_peer(peer);
         self.emit_peers();
+    }
+
+    /// Forgets every peer (the client stopped).
+    pub(crate) fn clear_peers(&mut self) {
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        for peer in peers {
+            self.peer_disconnected(&peer);
+        }
     }
 
     pub(crate) fn peer_disconnected(&mut self, peer: &PeerId) {

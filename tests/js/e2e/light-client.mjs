@@ -18,7 +18,8 @@ if (!base || !wsAddr || !webrtcAddr) {
   console.error('usage: light-client.mjs <http base> <ws multiaddr> <webrtc multiaddr> [api token]')
   process.exit(2)
 }
-const log = (s) => process.stderr.write(`[light-client e2e] ${s}\n`)
+const t0 = Date.now()
+const log = (s) => process.stderr.write(`[light-client e2e ${((Date.now() - t0) / 1000).toFixed(1)} s] ${s}\n`)
 const fail = (s) => { throw new Error(s) }
 
 async function api (method, path, body) {
@@ -45,7 +46,9 @@ async function openPage (context) {
   const page = await context.newPage()
   page.on('console', m => { if (m.type() === 'error' || process.env.HARNESS_VERBOSE) log(`page: ${m.text()}`) })
   page.on('pageerror', e => log(`page error: ${e}`))
-  await page.goto(base + '/explorer')
+  // A document of the node's origin that runs no app of its own and has no
+  // page Content-Security-Policy (the harness evaluates code in the page).
+  await page.goto(base + '/api/v1/status')
   await page.evaluate(async () => {
     window.__longTasks = []
     new PerformanceObserver(list => {
@@ -115,6 +118,7 @@ try {
   out.account = await ok(page, (bc, address) => window.__client.getAccount(address), first.address)
   out.restBalance = await api('GET', `/wallet/${first.address}/balance`)
 
+  log(`balance verified: ${out.account.balance}`)
   // 3. Send to a second wallet; the node mines it; the page checks it.
   const sent = await ok(page, async (bc) => {
     const to = await bc.Wallet.create('regtest', 'another password')
@@ -128,6 +132,7 @@ try {
     const res = await fetch(`${base}/api/v1/transactions/${sent.txid}`)
     return res.ok
   })
+  log('transaction accepted by the node')
   const minedTx = await api('POST', '/mining/blocks', { miner_address: first.address, count: 1 })
   const txHeight = minedTx.blocks.at(-1).index
   await until('the page to see the block with the transaction', () =>
@@ -137,6 +142,7 @@ try {
   out.recipient = await ok(page, (bc, address) => window.__client.getAccount(address), sent.to)
   out.headers = await ok(page, () => window.__client.headers(0, 3))
 
+  log('transaction proven')
   // 4. Errors carry their codes.
   out.errors = {
     wrongPassword: (await call(page, (bc, ks) => bc.Wallet.fromKeystore(ks, 'wrong password'), first.keystore)).error,
@@ -149,6 +155,31 @@ try {
   out.longTasksMs = await page.evaluate(() => window.__longTasks)
   await ok(page, () => window.__client.stop())
 
+  log('errors checked')
+
+  // 4b. A reload resumes from the headers stored in IndexedDB: the tip is
+  // there before any peer answers, and the sync verifies only what is new.
+  const before = await page.evaluate(() => window.__client.tip())
+  await ok(page, () => window.__client.stop())
+  await page.reload()
+  await page.evaluate(async () => {
+    const module = await import('/pkg/blockchain_webclient.js')
+    await module.default()
+    window.__bc = module
+  })
+  const reloadStarted = Date.now()
+  out.resumed = await ok(page, async (bc, ws) => {
+    const client = await bc.LightClient.start({ network: 'regtest', bootstrap: [ws] })
+    const atStart = client.tip()
+    let progress = 0
+    client.on('progress', () => { progress += 1 })
+    const tip = await client.waitForSync(30000)
+    window.__client = client
+    return { atStart, tip, progress }
+  }, wsAddr)
+  out.reloadSyncMs = Date.now() - reloadStarted
+  out.tipBeforeReload = before
+  log(`reload resumed at ${out.resumed.atStart.height}`)
   // 5. The same over WebRTC-direct, in a second page.
   const rtcPage = await openPage(context)
   out.webrtc = await ok(rtcPage, async (bc, [addr, address]) => {
@@ -159,6 +190,7 @@ try {
     await client.stop()
     return { tip, account, peers }
   }, [webrtcAddr, first.address])
+  log('WebRTC-direct page synced')
   out.webrtcLongTasksMs = await rtcPage.evaluate(() => window.__longTasks)
 } finally {
   await context.close()
