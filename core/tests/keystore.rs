@@ -1,5 +1,9 @@
 //! Keystores written by Python `cryptography` open here; ours round-trip.
 
+// In a browser (tests/wasm.rs) the same functions run under wasm-bindgen-test.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use blockchain_core::keystore::{Keystore, KeystoreError};
 use blockchain_core::params::DEVNET;
 

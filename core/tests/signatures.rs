@@ -1,6 +1,10 @@
 //! RSA-PSS against signatures made by Python `cryptography`, and the ring
 //! verifier against the reference on every one of them.
 
+// In a browser (tests/wasm.rs) the same functions run under wasm-bindgen-test.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use blockchain_core::crypto::{
     PublicKeyError, RsaPublicKey, RustCryptoVerifier, SignatureVerifier,
 };
@@ -10,11 +14,11 @@ use blockchain_core::{Address, Decode, Encode, Transaction};
 use crate::support::{data, hex_bytes, keys, rng};
 
 fn verifiers() -> Vec<(&'static str, Box<dyn SignatureVerifier>)> {
-    let mut all: Vec<(&'static str, Box<dyn SignatureVerifier>)> =
-        vec![("rustcrypto", Box::new(RustCryptoVerifier))];
-    #[cfg(feature = "ring-verify")]
-    all.push(("ring", Box::new(blockchain_core::crypto::RingVerifier)));
-    all
+    vec![
+        ("rustcrypto", Box::new(RustCryptoVerifier)),
+        #[cfg(feature = "ring-verify")]
+        ("ring", Box::new(blockchain_core::crypto::RingVerifier)),
+    ]
 }
 
 #[test]

@@ -1,6 +1,10 @@
 //! Values computed by the independent Python implementation in
 //! tests/vectors/gen_vectors.py, checked against the core.
 
+// In a browser (tests/wasm.rs) the same functions run under wasm-bindgen-test.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 use blockchain_core::address::Address;
 use blockchain_core::crypto::RustCryptoVerifier;
 use blockchain_core::difficulty::{next_bits, next_target};

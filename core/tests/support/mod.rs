@@ -11,12 +11,22 @@ use rand::rngs::StdRng;
 use serde_json::Value;
 use std::sync::OnceLock;
 
-/// Reads a vector file from core/tests/data.
+/// A vector file from core/tests/data, compiled in (the same tests run in
+/// a browser, which has no file system).
 pub(crate) fn data(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("reading {path}: {error}"));
-    serde_json::from_str(&text).expect("vector files are JSON")
+    let text = match name {
+        "addresses.json" => include_str!("../data/addresses.json"),
+        "asert.json" => include_str!("../data/asert.json"),
+        "chain_regtest.json" => include_str!("../data/chain_regtest.json"),
+        "compact.json" => include_str!("../data/compact.json"),
+        "headers.json" => include_str!("../data/headers.json"),
+        "keystore.json" => include_str!("../data/keystore.json"),
+        "merkle.json" => include_str!("../data/merkle.json"),
+        "rsa.json" => include_str!("../data/rsa.json"),
+        "state.json" => include_str!("../data/state.json"),
+        other => panic!("no vector file {other}"),
+    };
+    serde_json::from_str(text).expect("vector files are JSON")
 }
 
 pub(crate) fn hex_bytes(value: &Value) -> Vec<u8> {
