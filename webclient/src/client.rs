@@ -14,7 +14,7 @@ use blockchain_core::light::{
 };
 use blockchain_core::sync::{Misbehaviour, SyncManager};
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
-use blockchain_core::{Block, BlockHash, Encode, Header, Transaction, Txid};
+use blockchain_core::{Block, BlockHash, Decode, Encode, Header, Transaction, Txid};
 use blockchain_p2p::ProtocolNames;
 use futures::FutureExt;
 use futures::channel::mpsc;
@@ -55,6 +55,38 @@ export interface AccountInfo { address: string; balance: number; nonce: number; 
   stateRoot: string; verified: boolean; }
 export interface StartOptions { network: string; bootstrap: string[]; persist?: boolean; }
 "#;
+
+/// Verifies raw headers (128 bytes each, consecutive, from block 1 of
+/// `network`) with the core's header rules (proof of work, difficulty,
+/// linkage, median time past) and returns how many there were. Throws
+/// `VERIFICATION_FAILED` naming the first bad header. For tools that fetch
+/// headers elsewhere (GET /api/v1/headers) and for benchmarks.
+#[wasm_bindgen(js_name = verifyHeaders)]
+pub fn verify_headers(network: String, raw: &[u8]) -> core::result::Result<u32, JsValue> {
+    let params = network_params(&network)?;
+    if raw.len() % Header::SIZE != 0 {
+        return Err(ClientError::new(
+            ErrorCode::InvalidArgument,
+            format!(
+                "{} bytes is not a whole number of 128-byte headers",
+                raw.len()
+            ),
+        )
+        .into());
+    }
+    let headers = raw
+        .chunks(Header::SIZE)
+        .map(Header::decode)
+        .collect::<core::result::Result<Vec<_>, _>>()
+        .map_err(|error| ClientError::new(ErrorCode::VerificationFailed, error.to_string()))?;
+    let mut chain = HeaderChain::new(params).with_window(MEMORY_WINDOW);
+    for batch in headers.chunks(blockchain_core::sync_message::MAX_HEADERS) {
+        chain
+            .accept_headers(batch, crate::js::now_ms())
+            .map_err(|error| ClientError::new(ErrorCode::VerificationFailed, error.to_string()))?;
+    }
+    Ok(headers.len() as u32)
+}
 
 /// The header store and what it holds, or nothing when IndexedDB fails
 /// (private windows may refuse it): then the client works from memory.

@@ -36,5 +36,5 @@ mod tests;
 mod wallet;
 mod webcrypto;
 
-pub use client::LightClient;
+pub use client::{LightClient, verify_headers};
 pub use wallet::Wallet;

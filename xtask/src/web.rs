@@ -45,11 +45,18 @@ pub(crate) fn build_web() -> Result<()> {
             .arg(&out)
             .arg(&wasm),
     )?;
+    let wasm_out = out.join(format!("{CRATE}_bg.wasm"));
+    match wasm_opt()? {
+        Some(wasm_opt) => optimize(&wasm_opt, &wasm_out)?,
+        None => eprintln!(
+            "build-web: npm not found: the wasm is not run through wasm-opt (larger download); \
+             install Node.js and npm (Debian: apt-get install -y nodejs npm)"
+        ),
+    }
     write_package_json(&out)?;
     for name in [format!("{CRATE}_bg.wasm"), format!("{CRATE}.js")] {
         gzip(&out.join(&name))?;
     }
-    let wasm_out = out.join(format!("{CRATE}_bg.wasm"));
     let raw = fs::metadata(&wasm_out)?.len();
     let gz = fs::metadata(gz_path(&wasm_out))?.len();
     eprintln!(
@@ -145,6 +152,59 @@ pub(crate) fn test_runner() -> Result<PathBuf> {
         return Ok(runner);
     }
     Ok(PathBuf::from("wasm-bindgen-test-runner"))
+}
+
+/// binaryen's version: its wasm-opt reads what rustc emits and shrinks it by
+/// a third. Debian's binaryen 108 silently breaks the output (TOOLCHAIN.md),
+/// so this one comes from the npm registry, into the target directory.
+const BINARYEN: &str = "binaryen@132";
+
+/// wasm-opt from npm's binaryen package (installed once), or None without npm.
+fn wasm_opt() -> Result<Option<PathBuf>> {
+    let tools = target_dir()?.join("web-tools");
+    let wasm_opt = tools.join("node_modules").join(".bin").join("wasm-opt");
+    if wasm_opt.is_file() {
+        return Ok(Some(wasm_opt));
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        return Ok(None);
+    }
+    fs::create_dir_all(&tools)?;
+    run_cmd(
+        Command::new("npm")
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--no-save",
+                "--prefix",
+            ])
+            .arg(&tools)
+            .arg(BINARYEN),
+    )?;
+    Ok(Some(wasm_opt))
+}
+
+/// Runs wasm-opt -Os over `wasm` in place, with the features rustc's
+/// wasm32-unknown-unknown output uses.
+fn optimize(wasm_opt: &Path, wasm: &Path) -> Result<()> {
+    let optimized = wasm.with_extension("opt.wasm");
+    run_cmd(
+        Command::new(wasm_opt)
+            .args([
+                "-Os",
+                "--enable-bulk-memory",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-mutable-globals",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(wasm)
+            .arg("-o")
+            .arg(&optimized),
+    )?;
+    fs::rename(&optimized, wasm).with_context(|| format!("replacing {}", wasm.display()))
 }
 
 fn write_package_json(out: &Path) -> Result<()> {
