@@ -64,7 +64,7 @@ export interface StartOptions { network: string; bootstrap: string[]; persist?: 
 #[wasm_bindgen(js_name = verifyHeaders)]
 pub fn verify_headers(network: String, raw: &[u8]) -> core::result::Result<u32, JsValue> {
     let params = network_params(&network)?;
-    if raw.len() % Header::SIZE != 0 {
+    if !raw.len().is_multiple_of(Header::SIZE) {
         return Err(ClientError::new(
             ErrorCode::InvalidArgument,
             format!(
