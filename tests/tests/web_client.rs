@@ -146,6 +146,22 @@ fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
     assert_eq!(out["resumed"]["tip"], out["tipBeforeReload"], "{out}");
     assert_eq!(out["resumed"]["progress"], 0, "{out}");
 
+    // A page without WebCrypto made and opened a wallet in the key worker
+    // (the core's Rust code), and a WebCrypto page opened that keystore.
+    assert_eq!(out["insecure"]["secure"], false, "{}", out["insecure"]);
+    assert_eq!(out["insecure"]["subtle"], "undefined");
+    assert_eq!(out["insecure"]["backend"], "rust");
+    assert_eq!(out["insecure"]["reopened"], out["insecure"]["address"]);
+    assert_eq!(out["insecure"]["wrong"], "WRONG_PASSWORD");
+    assert!(
+        out["insecure"]["stages"]
+            .as_array()
+            .is_some_and(|stages| stages.iter().any(|stage| stage == "done")),
+        "progress reported: {}",
+        out["insecure"]["stages"]
+    );
+    assert_eq!(out["insecureOpenedInSecurePage"], out["insecure"]["address"]);
+
     // WebRTC-direct: synced to the same tip, same verified balance.
     let height = node.height();
     assert_eq!(out["webrtc"]["tip"]["height"], height, "{out}");

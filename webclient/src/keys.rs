@@ -9,7 +9,11 @@ use blockchain_core::keystore::{
 };
 use blockchain_core::params::Params;
 use getrandom::SysRng as OsRng;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{CryptoKey, SubtleCrypto};
+
+use crate::js::{get, object};
 
 use crate::error::{ClientError, ErrorCode, Result};
 use crate::webcrypto;
@@ -73,12 +77,58 @@ pub(crate) fn keystore_error(error: KeystoreError) -> ClientError {
     }
 }
 
-/// A new wallet: its keystore and its signer.
-pub(crate) async fn create(params: &'static Params, password: &str) -> Result<(Keystore, Signer)> {
-    match webcrypto::subtle() {
-        Some(subtle) => create_with_webcrypto(params, password, subtle).await,
-        None => create_with_rust(params, password),
+#[wasm_bindgen(module = "/js/worker.js")]
+extern "C" {
+    /// Runs a job in the key worker (js/key-worker.js).
+    #[wasm_bindgen(js_name = runKeyJob)]
+    fn run_key_job(message: &JsValue, on_progress: &JsValue) -> js_sys::Promise;
+}
+
+/// Runs `message` in the key worker; its error keeps the worker's code.
+async fn in_worker(message: js_sys::Object, on_progress: &JsValue) -> Result<JsValue> {
+    JsFuture::from(run_key_job(&message.into(), on_progress))
+        .await
+        .map_err(|error| {
+            let code = match get(&error, "code").as_string().as_deref() {
+                Some("WRONG_PASSWORD") => ErrorCode::WrongPassword,
+                Some("INVALID_KEYSTORE") => ErrorCode::InvalidKeystore,
+                Some("INVALID_ARGUMENT") => ErrorCode::InvalidArgument,
+                _ => ErrorCode::Internal,
+            };
+            ClientError::new(code, crate::error::describe(&error))
+        })
+}
+
+/// The private key a worker job returned (hex PKCS#8), checked against the keystore.
+fn signer_from_worker(keystore: &Keystore, result: &JsValue) -> Result<Signer> {
+    let pkcs8 = zeroize::Zeroizing::new(
+        hex::decode(get(result, "pkcs8").as_string().unwrap_or_default())
+            .map_err(|_| ClientError::new(ErrorCode::Internal, "the key worker sent no key"))?,
+    );
+    let key = keystore.open_plaintext(&pkcs8).map_err(keystore_error)?;
+    Ok(Signer::Rust(Box::new(key)))
+}
+
+/// A new wallet: its keystore and its signer. Without WebCrypto the work
+/// runs in the key worker, reporting its stages to `on_progress`.
+pub(crate) async fn create(
+    params: &'static Params,
+    password: &str,
+    on_progress: &JsValue,
+) -> Result<(Keystore, Signer)> {
+    if let Some(subtle) = webcrypto::subtle() {
+        return create_with_webcrypto(params, password, subtle).await;
     }
+    let message = object(&[
+        ("op", "create".into()),
+        ("network", params.name.into()),
+        ("password", password.into()),
+    ]);
+    let result = in_worker(message, on_progress).await?;
+    let keystore = Keystore::from_json(&get(&result, "keystore").as_string().unwrap_or_default())
+        .map_err(keystore_error)?;
+    let signer = signer_from_worker(&keystore, &result)?;
+    Ok((keystore, signer))
 }
 
 async fn create_with_webcrypto(
@@ -120,10 +170,22 @@ pub(crate) fn create_with_rust(
     Ok((keystore, Signer::Rust(Box::new(key))))
 }
 
-/// Opens `keystore` with `password`.
-pub(crate) async fn open(keystore: &Keystore, password: &str) -> Result<Signer> {
+/// Opens `keystore` with `password` (in the key worker without WebCrypto).
+pub(crate) async fn open(
+    keystore: &Keystore,
+    password: &str,
+    on_progress: &JsValue,
+) -> Result<Signer> {
     let Some(subtle) = webcrypto::subtle() else {
-        return open_with_rust(keystore, password);
+        // Check the file here first: the worker gets only well-formed keystores.
+        keystore.sealed_key().map_err(keystore_error)?;
+        let message = object(&[
+            ("op", "open".into()),
+            ("keystore", keystore.to_json().into()),
+            ("password", password.into()),
+        ]);
+        let result = in_worker(message, on_progress).await?;
+        return signer_from_worker(keystore, &result);
     };
     let sealed = keystore.sealed_key().map_err(keystore_error)?;
     let aes_key =
@@ -146,4 +208,55 @@ pub(crate) fn open_with_rust(keystore: &Keystore, password: &str) -> Result<Sign
         .decrypt(password)
         .map(|key| Signer::Rust(Box::new(key)))
         .map_err(keystore_error)
+}
+
+fn report(progress: &js_sys::Function, stage: &str) {
+    // A progress callback that throws does not stop the work.
+    let _ = progress.call1(&JsValue::NULL, &JsValue::from_str(stage));
+}
+
+/// The PKCS#8 DER key (hex) of a Rust signer, for the page that asked.
+fn pkcs8_hex(signer: &Signer) -> Result<String> {
+    let Signer::Rust(key) = signer else {
+        return Err(ClientError::new(ErrorCode::Internal, "not a Rust key"));
+    };
+    let pkcs8 = key
+        .to_pkcs8_der()
+        .map_err(|error| ClientError::new(ErrorCode::Internal, error.to_string()))?;
+    Ok(hex::encode(pkcs8.as_slice()))
+}
+
+/// In the key worker: a new key and its keystore. Returns `{keystore, pkcs8}`
+/// (the PKCS#8 key in hex goes back to the page that asked, nowhere else).
+#[wasm_bindgen(js_name = keyWorkerCreate)]
+pub fn key_worker_create(
+    network: String,
+    password: String,
+    progress: &js_sys::Function,
+) -> core::result::Result<JsValue, JsValue> {
+    let params = crate::wallet::network_params(&network)?;
+    report(progress, "generating key and encrypting keystore");
+    let (keystore, signer) = create_with_rust(params, &password)?;
+    let pkcs8 = pkcs8_hex(&signer)?;
+    report(progress, "done");
+    Ok(object(&[
+        ("keystore", keystore.to_json().into()),
+        ("pkcs8", pkcs8.into()),
+    ])
+    .into())
+}
+
+/// In the key worker: opens a keystore. Returns `{pkcs8}` (hex).
+#[wasm_bindgen(js_name = keyWorkerOpen)]
+pub fn key_worker_open(
+    keystore_json: String,
+    password: String,
+    progress: &js_sys::Function,
+) -> core::result::Result<JsValue, JsValue> {
+    let keystore = Keystore::from_json(&keystore_json).map_err(keystore_error)?;
+    report(progress, "decrypting keystore");
+    let signer = open_with_rust(&keystore, &password)?;
+    let pkcs8 = pkcs8_hex(&signer)?;
+    report(progress, "done");
+    Ok(object(&[("pkcs8", pkcs8.into())]).into())
 }

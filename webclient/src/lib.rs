@@ -37,4 +37,5 @@ mod wallet;
 mod webcrypto;
 
 pub use client::{LightClient, verify_headers};
+pub use keys::{key_worker_create, key_worker_open};
 pub use wallet::Wallet;

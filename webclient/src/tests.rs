@@ -30,7 +30,7 @@ async fn webcrypto_is_available_in_the_test_page() {
 
 #[wasm_bindgen_test]
 async fn a_webcrypto_wallet_opens_with_the_core_and_its_signatures_verify_with_the_core() {
-    let wallet = Wallet::create("regtest".into(), PASSWORD.into())
+    let wallet = Wallet::create("regtest".into(), PASSWORD.into(), None)
         .await
         .expect("created");
     assert_eq!(wallet.backend(), "webcrypto");
@@ -96,7 +96,7 @@ async fn python_keystores_open_through_webcrypto_and_bad_ones_get_their_codes() 
     let first = &vectors[0];
     let json = first["keystore"].to_string();
     let password = first["password"].as_str().expect("password");
-    let wallet = Wallet::from_keystore(json.clone(), password.into())
+    let wallet = Wallet::from_keystore(json.clone(), password.into(), None)
         .await
         .expect("the Python keystore opens");
     assert_eq!(wallet.backend(), "webcrypto");
@@ -104,7 +104,7 @@ async fn python_keystores_open_through_webcrypto_and_bad_ones_get_their_codes() 
         wallet.address(),
         first["keystore"]["address"].as_str().expect("address")
     );
-    let wrong = Wallet::from_keystore(json.clone(), "not the password".into())
+    let wrong = Wallet::from_keystore(json.clone(), "not the password".into(), None)
         .await
         .expect_err("wrong password");
     assert_eq!(code_of(&wrong), "WRONG_PASSWORD");
@@ -115,7 +115,7 @@ async fn python_keystores_open_through_webcrypto_and_bad_ones_get_their_codes() 
         "{\"version\": 1}",
         &json.replace("aes-256-gcm", "aes-128-gcm"),
     ] {
-        let error = Wallet::from_keystore(bad.into(), password.into())
+        let error = Wallet::from_keystore(bad.into(), password.into(), None)
             .await
             .expect_err("refused");
         assert_eq!(code_of(&error), "INVALID_KEYSTORE", "{bad}");
@@ -128,7 +128,7 @@ async fn the_rust_fallback_and_webcrypto_read_each_others_keystores() {
     let (keystore, signer) = keys::create_with_rust(&REGTEST, PASSWORD).expect("Rust keystore");
     assert_eq!(signer.kind(), "rust");
     // …opened by WebCrypto, and the signature of each verifies with the core.
-    let webcrypto = keys::open(&keystore, PASSWORD)
+    let webcrypto = keys::open(&keystore, PASSWORD, &JsValue::UNDEFINED)
         .await
         .expect("WebCrypto opens it");
     assert_eq!(webcrypto.kind(), "webcrypto");
@@ -139,7 +139,7 @@ async fn the_rust_fallback_and_webcrypto_read_each_others_keystores() {
         assert!(RustCryptoVerifier.verify_pss(&public, b"same bytes either way", &signature));
     }
     // And a WebCrypto keystore opens with the Rust path.
-    let wallet = Wallet::create("regtest".into(), PASSWORD.into())
+    let wallet = Wallet::create("regtest".into(), PASSWORD.into(), None)
         .await
         .expect("created");
     let keystore = Keystore::from_json(&wallet.keystore()).expect("JSON");
@@ -153,7 +153,7 @@ async fn the_rust_fallback_and_webcrypto_read_each_others_keystores() {
 
 #[wasm_bindgen_test]
 async fn bad_transactions_are_refused_with_their_codes() {
-    let wallet = Wallet::create("regtest".into(), PASSWORD.into())
+    let wallet = Wallet::create("regtest".into(), PASSWORD.into(), None)
         .await
         .expect("created");
     let cases: [(&str, JsValue, JsValue, &str); 5] = [

@@ -42,18 +42,32 @@ pub(crate) fn parse_address(params: &Params, text: &str) -> Result<Address> {
 #[wasm_bindgen]
 impl Wallet {
     /// A new wallet on `network`, its keystore encrypted with `password`.
-    pub async fn create(network: String, password: String) -> Result<Wallet, JsValue> {
+    /// Without WebCrypto (plain http from a LAN address) the work runs in a
+    /// Web Worker and `onProgress`, if given, is called with each stage.
+    pub async fn create(
+        network: String,
+        password: String,
+        #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "(stage: string) => void")]
+        on_progress: Option<js_sys::Function>,
+    ) -> Result<Wallet, JsValue> {
         let params = network_params(&network)?;
-        let (keystore, signer) = keys::create(params, &password).await?;
+        let progress = on_progress.map_or(JsValue::UNDEFINED, JsValue::from);
+        let (keystore, signer) = keys::create(params, &password, &progress).await?;
         Ok(Self::from_parts(params, keystore, signer)?)
     }
 
     /// Opens a keystore file (its JSON text) with its password.
     #[wasm_bindgen(js_name = fromKeystore)]
-    pub async fn from_keystore(keystore_json: String, password: String) -> Result<Wallet, JsValue> {
+    pub async fn from_keystore(
+        keystore_json: String,
+        password: String,
+        #[wasm_bindgen(js_name = onProgress, unchecked_param_type = "(stage: string) => void")]
+        on_progress: Option<js_sys::Function>,
+    ) -> Result<Wallet, JsValue> {
         let keystore = Keystore::from_json(&keystore_json).map_err(keystore_error)?;
         let params = keystore.network().map_err(keystore_error)?.params();
-        let signer = keys::open(&keystore, &password).await?;
+        let progress = on_progress.map_or(JsValue::UNDEFINED, JsValue::from);
+        let signer = keys::open(&keystore, &password, &progress).await?;
         Ok(Self::from_parts(params, keystore, signer)?)
     }
 

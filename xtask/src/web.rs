@@ -53,6 +53,12 @@ pub(crate) fn build_web() -> Result<()> {
              install Node.js and npm (Debian: apt-get install -y nodejs npm)"
         ),
     }
+    // The key worker of pages without WebCrypto, beside the main module.
+    fs::copy(
+        root().join("webclient").join("js").join("key-worker.js"),
+        out.join("key-worker.js"),
+    )
+    .context("copying key-worker.js")?;
     write_package_json(&out)?;
     for name in [format!("{CRATE}_bg.wasm"), format!("{CRATE}.js")] {
         gzip(&out.join(&name))?;
@@ -220,6 +226,7 @@ fn write_package_json(out: &Path) -> Result<()> {
             format!("{CRATE}.js"),
             format!("{CRATE}.d.ts"),
             format!("{CRATE}_bg.wasm.d.ts"),
+            "key-worker.js",
             "snippets/"
         ],
         "main": format!("{CRATE}.js"),

@@ -84,7 +84,10 @@ const context = await chromium.launchPersistentContext(profile, {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    // A name that is not loopback: a page from it is not a secure context
+    // (no crypto.subtle), as a phone on the LAN sees the node.
+    '--host-resolver-rules=MAP wallet.test 127.0.0.1']
 })
 const out = {}
 try {
@@ -192,6 +195,37 @@ try {
   }, [webrtcAddr, first.address])
   log('WebRTC-direct page synced')
   out.webrtcLongTasksMs = await rtcPage.evaluate(() => window.__longTasks)
+
+  // 6. A page without WebCrypto: the key work runs in the core's Rust code
+  // in a Web Worker, with progress, and its keystore opens in a secure page.
+  const insecure = await context.newPage()
+  insecure.on('pageerror', e => log(`insecure page error: ${e}`))
+  await insecure.goto(base.replace('127.0.0.1', 'wallet.test') + '/explorer')
+  out.insecure = await insecure.evaluate(async () => {
+    const bc = await import('/pkg/blockchain_webclient.js')
+    await bc.default()
+    const stages = []
+    const started = performance.now()
+    const wallet = await bc.Wallet.create('regtest', 'pw in a worker', stage => stages.push(stage))
+    const createMs = performance.now() - started
+    const reopened = await bc.Wallet.fromKeystore(wallet.keystore(), 'pw in a worker', stage => stages.push(stage))
+    let wrong = null
+    try { await bc.Wallet.fromKeystore(wallet.keystore(), 'wrong') } catch (error) { wrong = error.code }
+    return {
+      secure: window.isSecureContext,
+      subtle: typeof crypto.subtle,
+      backend: wallet.backend,
+      address: wallet.address,
+      reopened: reopened.address,
+      keystore: wallet.keystore(),
+      stages,
+      createMs,
+      wrong
+    }
+  })
+  out.insecureOpenedInSecurePage = await ok(page, async (bc, ks) =>
+    (await bc.Wallet.fromKeystore(ks, 'pw in a worker')).address, out.insecure.keystore)
+  log(`worker wallet made in ${Math.round(out.insecure.createMs)} ms`)
 } finally {
   await context.close()
   await rm(profile, { recursive: true, force: true })
