@@ -10,8 +10,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use blockchain_core::{Decode, Header};
 use serde_json::Value;
 
+use crate::support::evil_peer::{EvilPeer, Lie};
 use crate::support::http::get;
 use crate::support::node::{NodeOptions, NodeProcess};
 
@@ -31,13 +33,13 @@ fn require_package() {
     );
 }
 
-fn run_script(node: &NodeProcess) -> Value {
+/// Runs `tests/js/<script>` with `args`; its last stdout line, as JSON.
+fn run_node_script(node: &NodeProcess, script: &str, args: &[String]) -> Value {
     let js = workspace().join("tests/js");
     assert!(
         js.join("node_modules/playwright-core").is_dir(),
         "tests/js/node_modules is missing: run `npm ci --prefix tests/js` (cargo xtask test does)"
     );
-    let base = format!("http://{}", node.addr);
     // Output goes to files, not pipes: Chromium's helper processes inherit
     // the descriptors and may outlive the script, and a pipe would stay
     // open until they exit.
@@ -45,10 +47,8 @@ fn run_script(node: &NodeProcess) -> Value {
     let stdout_path = logs.path().join("stdout");
     let stderr_path = logs.path().join("stderr");
     let status = Command::new("node")
-        .arg("e2e/light-client.mjs")
-        .arg(&base)
-        .arg(node.listen_addr("/ws"))
-        .arg(node.listen_addr("/webrtc-direct"))
+        .arg(script)
+        .args(args)
         .current_dir(&js)
         .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
@@ -57,7 +57,7 @@ fn run_script(node: &NodeProcess) -> Value {
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     assert!(
         status.success(),
-        "light-client.mjs failed ({status}):\n{stderr}\nnode log:\n{}",
+        "{script} failed ({status}):\n{stderr}\nnode log:\n{}",
         node.log_text()
     );
     eprintln!("{stderr}");
@@ -66,11 +66,17 @@ fn run_script(node: &NodeProcess) -> Value {
     serde_json::from_str(last).expect("the last line is JSON")
 }
 
-#[test]
-fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
-    require_package();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut options = NodeOptions::regtest(dir.path());
+fn run_script(node: &NodeProcess) -> Value {
+    let args = [
+        format!("http://{}", node.addr),
+        node.listen_addr("/ws"),
+        node.listen_addr("/webrtc-direct"),
+    ];
+    run_node_script(node, "e2e/light-client.mjs", &args)
+}
+
+fn node_with_browser_listeners(dir: &Path) -> NodeProcess {
+    let mut options = NodeOptions::regtest(dir);
     options.extra = [
         "--listen",
         "/ip4/127.0.0.1/tcp/0",
@@ -81,7 +87,14 @@ fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
     ]
     .map(String::from)
     .to_vec();
-    let node = NodeProcess::start(&options);
+    NodeProcess::start(&options)
+}
+
+#[test]
+fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
+    require_package();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = node_with_browser_listeners(dir.path());
     node.mine(&crate::support::vector_address(0), 5);
 
     let out = run_script(&node);
@@ -160,7 +173,10 @@ fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
         "progress reported: {}",
         out["insecure"]["stages"]
     );
-    assert_eq!(out["insecureOpenedInSecurePage"], out["insecure"]["address"]);
+    assert_eq!(
+        out["insecureOpenedInSecurePage"],
+        out["insecure"]["address"]
+    );
 
     // WebRTC-direct: synced to the same tip, same verified balance.
     let height = node.height();
@@ -173,4 +189,76 @@ fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
             + 5_000_000_000
             + 1000
     );
+}
+
+/// The node's best-chain headers 0..=height, from GET /api/v1/headers.
+fn node_headers(node: &NodeProcess, height: u64) -> Vec<Header> {
+    let answer = get(
+        node.addr,
+        &format!("/api/v1/headers?from=0&count={}", height + 1),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.body["headers"]
+        .as_array()
+        .expect("headers")
+        .iter()
+        .map(|header| {
+            let raw = hex::decode(header["raw"].as_str().expect("raw")).expect("hex");
+            Header::decode(&raw).expect("a header")
+        })
+        .collect()
+}
+
+#[test]
+fn lying_peers_are_dropped_and_the_honest_answers_are_used() {
+    require_package();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = node_with_browser_listeners(dir.path());
+    let address = crate::support::vector_address(0);
+    node.mine(&address, 5);
+    let headers = node_headers(&node, 5);
+    let bad_pow = EvilPeer::start(Lie::BrokenProofOfWork);
+    let bad_bodies = EvilPeer::start(Lie::ForgedBodies(headers.clone()));
+    let bad_proof = EvilPeer::start(Lie::ForgedAccountProof(headers));
+    let args = [
+        format!("http://{}", node.addr),
+        address.clone(),
+        bad_pow.ws_addr.to_string(),
+        bad_bodies.ws_addr.to_string(),
+        bad_proof.ws_addr.to_string(),
+        node.listen_addr("/ws"),
+    ];
+    let out = run_node_script(&node, "e2e/lying-peers.mjs", &args);
+
+    // The verified tip is the honest node's, not the bad-PoW chain.
+    let status = node.status();
+    assert_eq!(out["tip"]["height"], 5, "{out}");
+    assert_eq!(out["tip"]["hash"], status["tip_hash"], "{out}");
+    // Every block is the node's, verified, whoever was asked first.
+    for block in out["blocks"].as_array().expect("blocks") {
+        let height = block["height"].as_u64().expect("height");
+        let stored = get(node.addr, &format!("/api/v1/blocks/{height}"));
+        assert_eq!(block["hash"], stored.body["hash"]);
+        assert_eq!(block["verified"], true);
+    }
+    // Every balance is the node's, never the forged one.
+    let balance = get(node.addr, &format!("/api/v1/wallet/{address}/balance"));
+    for account in out["accounts"].as_array().expect("accounts") {
+        assert_eq!(account["balance"], balance.body["balance"], "{out}");
+        assert_eq!(account["verified"], true);
+    }
+    // Each liar was caught and dropped; the honest node stayed.
+    let errors = out["errors"].to_string();
+    for liar in [&bad_pow, &bad_bodies, &bad_proof] {
+        let id = liar.peer_id.to_string();
+        assert!(errors.contains(&id), "{id} not dropped: {errors}");
+    }
+    let node_id = status["peer_id"].as_str().expect("peer id");
+    let peers: Vec<&str> = out["peers"]
+        .as_array()
+        .expect("peers")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(peers, [node_id], "{out}");
 }

@@ -1,51 +1,27 @@
 //! The IndexedDB calls the light client needs, as futures: open a database
 //! (creating its object stores), read one value, read a key range, write
-//! many values in one transaction.
+//! many values in one transaction. The event callbacks live in js/idb.js, so
+//! no Rust closure is handed to an event that may fire twice or late.
 
-use js_sys::{Array, Function, Promise};
+use js_sys::{Array, Promise};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{IdbDatabase, IdbKeyRange, IdbOpenDbRequest, IdbRequest, IdbTransactionMode};
+use web_sys::{IdbDatabase, IdbKeyRange, IdbRequest, IdbTransactionMode};
 
 use crate::error::{ClientError, Result};
 use crate::js::{await_promise, get};
 
-/// A promise settled by a request's `success` or `error` event.
-fn request_promise(request: &IdbRequest) -> Promise {
-    let request = request.clone();
-    Promise::new(&mut |resolve: Function, reject: Function| {
-        let done = request.clone();
-        let on_success = Closure::once_into_js(move || {
-            let _ = resolve.call1(&JsValue::NULL, &done.result().unwrap_or(JsValue::UNDEFINED));
-        });
-        let failed = request.clone();
-        let on_error = Closure::once_into_js(move || {
-            let error = failed
-                .error()
-                .ok()
-                .flatten()
-                .map_or(JsValue::from_str("IndexedDB request failed"), JsValue::from);
-            let _ = reject.call1(&JsValue::NULL, &error);
-        });
-        request.set_onsuccess(Some(on_success.unchecked_ref()));
-        request.set_onerror(Some(on_error.unchecked_ref()));
-    })
-}
-
-/// A promise settled when a transaction commits or fails.
-fn transaction_promise(transaction: &web_sys::IdbTransaction) -> Promise {
-    let transaction = transaction.clone();
-    Promise::new(&mut |resolve: Function, reject: Function| {
-        let on_complete = Closure::once_into_js(move || {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-        let on_error = Closure::once_into_js(move |event: JsValue| {
-            let _ = reject.call1(&JsValue::NULL, &event);
-        });
-        transaction.set_oncomplete(Some(on_complete.unchecked_ref()));
-        transaction.set_onerror(Some(on_error.unchecked_ref()));
-        transaction.set_onabort(Some(on_error.unchecked_ref()));
-    })
+#[wasm_bindgen(module = "/js/idb.js")]
+extern "C" {
+    /// Opens (creating the stores on first use) a database: resolves with it.
+    #[wasm_bindgen(js_name = openDatabase)]
+    fn open_database(name: &str, stores: Array) -> Promise;
+    /// Resolves with a request's result, rejects with its error.
+    #[wasm_bindgen(js_name = requestDone)]
+    fn request_promise(request: &IdbRequest) -> Promise;
+    /// Resolves when a transaction commits, rejects when it fails or aborts.
+    #[wasm_bindgen(js_name = transactionDone)]
+    fn transaction_promise(transaction: &web_sys::IdbTransaction) -> Promise;
 }
 
 /// An open database.
@@ -58,27 +34,17 @@ impl Database {
     /// Opens (and, the first time, creates) `name` with these object stores
     /// (out-of-line keys).
     pub(crate) async fn open(name: &str, stores: &'static [&'static str]) -> Result<Database> {
-        let factory = get(&js_sys::global(), "indexedDB");
-        let factory: web_sys::IdbFactory = factory
-            .dyn_into()
-            .map_err(|value| ClientError::internal("this browser has no IndexedDB", &value))?;
-        let request: IdbOpenDbRequest = factory
-            .open_with_u32(name, 1)
-            .map_err(|error| ClientError::internal("indexedDB.open", &error))?;
-        let upgrading = request.clone();
-        let on_upgrade = Closure::once_into_js(move || {
-            if let Ok(result) = upgrading.result()
-                && let Ok(db) = result.dyn_into::<IdbDatabase>()
-            {
-                for store in stores {
-                    if !db.object_store_names().contains(store) {
-                        let _ = db.create_object_store(store);
-                    }
-                }
-            }
-        });
-        request.set_onupgradeneeded(Some(on_upgrade.unchecked_ref()));
-        let db = await_promise(request_promise(&request), "indexedDB.open").await?;
+        if get(&js_sys::global(), "indexedDB").is_undefined() {
+            return Err(ClientError::new(
+                crate::error::ErrorCode::Internal,
+                "this browser has no IndexedDB",
+            ));
+        }
+        let names: Array = stores
+            .iter()
+            .map(|store| JsValue::from_str(store))
+            .collect();
+        let db = await_promise(open_database(name, names), "indexedDB.open").await?;
         Ok(Database {
             db: db.unchecked_into(),
         })

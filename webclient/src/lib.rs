@@ -39,3 +39,14 @@ mod webcrypto;
 pub use client::{LightClient, verify_headers};
 pub use keys::{key_worker_create, key_worker_open};
 pub use wallet::Wallet;
+
+/// Runs when the module is instantiated: a panic (a bug: inputs never cause
+/// one) is written to the console with its message before the module aborts.
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&wasm_bindgen::JsValue::from_str(&format!(
+            "blockchain-webclient: {info}"
+        )));
+    }));
+}

@@ -151,6 +151,8 @@ pub(crate) struct Driver {
     header_requests: HashMap<OutboundRequestId, PeerId>,
     /// Best-chain headers learned by gossip, stored at the next chance.
     pending_store: Vec<blockchain_core::Header>,
+    /// Banned peers to disconnect at the next turn of the loop.
+    to_disconnect: Vec<PeerId>,
 }
 
 impl Driver {
@@ -168,6 +170,7 @@ impl Driver {
             requests: HashMap::new(),
             header_requests: HashMap::new(),
             pending_store: Vec::new(),
+            to_disconnect: Vec::new(),
         }
     }
 
@@ -196,6 +199,12 @@ impl Driver {
             futures::select! {
                 event = self.swarm.select_next_some() => {
                     self.on_swarm_event(event).await;
+                    if !self.to_disconnect.is_empty() {
+                        crate::js::yield_to_browser().await;
+                        for peer in core::mem::take(&mut self.to_disconnect) {
+                            let _ = self.swarm.disconnect_peer_id(peer);
+                        }
+                    }
                     if !self.pending_store.is_empty() {
                         self.store_headers(&[]).await;
                     }
@@ -424,7 +433,10 @@ impl Driver {
             Err(Misbehaviour::Unhelpful) => self.state.borrow_mut().mark_caught_up(&peer),
             Err(why) => {
                 self.state.borrow_mut().ban(peer, why);
-                let _ = self.swarm.disconnect_peer_id(peer);
+                // Closed from the loop, not from inside this connection's
+                // own event: closing a browser socket while its answer is
+                // being handled breaks websocket-websys's callbacks.
+                self.to_disconnect.push(peer);
             }
         }
     }

@@ -200,7 +200,8 @@ try {
   // in a Web Worker, with progress, and its keystore opens in a secure page.
   const insecure = await context.newPage()
   insecure.on('pageerror', e => log(`insecure page error: ${e}`))
-  await insecure.goto(base.replace('127.0.0.1', 'wallet.test') + '/explorer')
+  // As in openPage: a document of the origin that runs no app of its own.
+  await insecure.goto(base.replace('127.0.0.1', 'wallet.test') + '/api/v1/status')
   out.insecure = await insecure.evaluate(async () => {
     const bc = await import('/pkg/blockchain_webclient.js')
     await bc.default()

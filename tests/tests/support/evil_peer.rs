@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use blockchain_core::header::check_proof_of_work;
 use blockchain_core::params::REGTEST;
+use blockchain_core::state::proof::ProofEnd;
+use blockchain_core::state::{Account, StateProof, state_key};
 use blockchain_core::sync_message::{MAX_HEADERS, SyncRequest, SyncResponse};
-use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Transaction};
+use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Params, Transaction};
 use blockchain_node::p2p::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
@@ -36,6 +38,18 @@ pub(crate) enum Lie {
     /// Not a lie: to every peer subscribing to the transactions topic, these
     /// valid transactions in reverse order (gossip keeps no order).
     GossipReversed(Vec<Transaction>),
+    /// Not a lie: this chain (on genesis, in height order) served by sync,
+    /// and its last block gossiped to every peer subscribing to the blocks
+    /// topic; e.g. blocks stamped by a clock that runs ahead of the node's.
+    Chain(Vec<Block>),
+    /// To every peer subscribing to the blocks topic: these blocks (blocks
+    /// with unknown parents, cheap side branches…), [`FLOOD_BURST`] every
+    /// [`FLOOD_TICK`]; every sync request answered with nothing.
+    GossipFlood(Vec<Block>),
+    /// Headers requests: these (honest) headers; account proof requests: the
+    /// last of them with a proof of a made-up balance that does not lead to
+    /// its state root.
+    ForgedAccountProof(Vec<Header>),
 }
 
 /// What a liar saw of one remote peer.
@@ -49,7 +63,16 @@ pub(crate) struct Seen {
     pub(crate) dial_failures: usize,
     /// Lies sent to it (answers and gossip).
     pub(crate) lies: usize,
+    /// Headers requests it answered.
+    pub(crate) headers_answered: usize,
+    /// Flood blocks published while it was connected.
+    pub(crate) flooded: usize,
 }
+
+/// Flood blocks published at once.
+pub(crate) const FLOOD_BURST: usize = 20;
+/// How often a burst of flood blocks goes out.
+pub(crate) const FLOOD_TICK: Duration = Duration::from_millis(10);
 
 /// A lying peer listening on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
@@ -57,6 +80,8 @@ pub(crate) struct EvilPeer {
     pub(crate) peer_id: PeerId,
     /// Its TCP address, ending in `/p2p/<peer id>`.
     pub(crate) addr: Multiaddr,
+    /// Its WebSocket address (for browsers), ending in `/p2p/<peer id>`.
+    pub(crate) ws_addr: Multiaddr,
     seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
     dials: mpsc::UnboundedSender<Multiaddr>,
     // Owns the swarm's task: dropping it stops the liar.
@@ -66,13 +91,18 @@ pub(crate) struct EvilPeer {
 impl EvilPeer {
     /// Starts a liar on the regtest protocol names.
     pub(crate) fn start(lie: Lie) -> EvilPeer {
+        EvilPeer::start_on(&REGTEST, lie)
+    }
+
+    /// Starts a liar on the protocol names of `params`'s network.
+    pub(crate) fn start_on(params: &'static Params, lie: Lie) -> EvilPeer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let names = ProtocolNames::for_network(REGTEST.name).expect("regtest protocol names");
-        let (swarm, addr) = runtime.block_on(listen(&names));
+        let names = ProtocolNames::for_network(params.name).expect("protocol names");
+        let (swarm, addr, ws_addr) = runtime.block_on(listen(&names));
         let peer_id = *swarm.local_peer_id();
         let seen = Arc::new(Mutex::new(HashMap::new()));
         let (dials, dial_queue) = mpsc::unbounded_channel();
@@ -82,11 +112,13 @@ impl EvilPeer {
             lie,
             seen: Arc::clone(&seen),
             gossiped: 0,
+            flood: std::collections::VecDeque::new(),
         };
         runtime.spawn(liar.run(dial_queue));
         EvilPeer {
             peer_id,
             addr,
+            ws_addr,
             seen,
             dials,
             _runtime: runtime,
@@ -109,7 +141,7 @@ impl EvilPeer {
     }
 }
 
-async fn listen(names: &ProtocolNames) -> (Swarm<Behaviour>, Multiaddr) {
+async fn listen(names: &ProtocolNames) -> (Swarm<Behaviour>, Multiaddr, Multiaddr) {
     let mut swarm = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_tcp(
@@ -118,26 +150,44 @@ async fn listen(names: &ProtocolNames) -> (Swarm<Behaviour>, Multiaddr) {
             yamux::Config::default,
         )
         .expect("TCP transport")
+        .with_websocket(noise::Config::new, yamux::Config::default)
+        .await
+        .expect("WebSocket transport")
         .with_behaviour(|keypair| {
             Behaviour::new(keypair, names).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         })
         .expect("the node's behaviour")
         .with_swarm_config(|config| config.with_idle_connection_timeout(Duration::from_secs(120)))
         .build();
-    swarm
-        .listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("multiaddr"))
-        .expect("listening");
-    let address = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
+    for addr in ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0/ws"] {
+        swarm
+            .listen_on(addr.parse().expect("multiaddr"))
+            .expect("listening");
+    }
+    let (tcp, ws) = tokio::time::timeout(Duration::from_secs(10), async {
+        let (mut tcp, mut ws) = (None, None);
+        while tcp.is_none() || ws.is_none() {
             if let SwarmEvent::NewListenAddr { address, .. } = swarm.select_next_some().await {
-                break address;
+                if address
+                    .iter()
+                    .any(|protocol| matches!(protocol, Protocol::Ws(_)))
+                {
+                    ws = Some(address);
+                } else {
+                    tcp = Some(address);
+                }
             }
         }
+        (tcp.expect("tcp"), ws.expect("ws"))
     })
     .await
     .expect("the liar listens within 10 s");
     let peer_id = *swarm.local_peer_id();
-    (swarm, address.with(Protocol::P2p(peer_id)))
+    (
+        swarm,
+        tcp.with(Protocol::P2p(peer_id)),
+        ws.with(Protocol::P2p(peer_id)),
+    )
 }
 
 struct Liar {
@@ -147,12 +197,16 @@ struct Liar {
     seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
     /// Gossip messages published: each one different (gossip drops repeats).
     gossiped: u8,
+    /// Flood blocks still to publish, encoded.
+    flood: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl Liar {
     async fn run(mut self, mut dials: mpsc::UnboundedReceiver<Multiaddr>) {
+        let mut flood_tick = tokio::time::interval(FLOOD_TICK);
         loop {
             tokio::select! {
+                _ = flood_tick.tick(), if !self.flood.is_empty() => self.flood_burst(),
                 Some(addr) = dials.recv() => {
                     if let Err(error) = self.swarm.dial(addr) {
                         eprintln!("liar {}: cannot dial: {error}", self.swarm.local_peer_id());
@@ -194,10 +248,12 @@ impl Liar {
                     },
                 ..
             })) => {
+                let headers = matches!(request, SyncRequest::GetHeaders { .. });
                 let (response, lied) = self.answer(request);
-                if lied {
-                    self.note(peer, |seen| seen.lies += 1);
-                }
+                self.note(peer, |seen| {
+                    seen.lies += usize::from(lied);
+                    seen.headers_answered += usize::from(headers);
+                });
                 let _ = self
                     .swarm
                     .behaviour_mut()
@@ -222,7 +278,10 @@ impl Liar {
             (Lie::BrokenProofOfWork, SyncRequest::GetHeaders { .. }) => {
                 (SyncResponse::Headers(made_up_chain(10, false)), true)
             }
-            (Lie::ForgedBodies(headers), SyncRequest::GetHeaders { locator, max }) => {
+            (
+                Lie::ForgedBodies(headers) | Lie::ForgedAccountProof(headers),
+                SyncRequest::GetHeaders { locator, max },
+            ) => {
                 let start = locator
                     .iter()
                     .find_map(|hash| headers.iter().position(|header| header.hash() == *hash))
@@ -230,6 +289,28 @@ impl Liar {
                 let count = (max as usize).min(MAX_HEADERS);
                 let answer = headers.iter().skip(start).take(count).copied().collect();
                 (SyncResponse::Headers(answer), false)
+            }
+            (Lie::Chain(chain), SyncRequest::GetHeaders { locator, max }) => {
+                let start = locator
+                    .iter()
+                    .find_map(|hash| chain.iter().position(|block| block.hash() == *hash))
+                    .map_or(0, |index| index + 1);
+                let count = (max as usize).min(MAX_HEADERS);
+                let answer = chain
+                    .iter()
+                    .skip(start)
+                    .take(count)
+                    .map(|block| block.header)
+                    .collect();
+                (SyncResponse::Headers(answer), false)
+            }
+            (Lie::Chain(chain), SyncRequest::GetBlocks { hashes }) => {
+                let blocks = hashes
+                    .iter()
+                    .filter_map(|hash| chain.iter().find(|block| block.hash() == *hash))
+                    .cloned()
+                    .collect();
+                (SyncResponse::Blocks(blocks), false)
             }
             (Lie::ForgedBodies(headers), SyncRequest::GetBlocks { hashes }) => {
                 let blocks: Vec<Block> = hashes
@@ -239,6 +320,30 @@ impl Liar {
                     .collect();
                 let lied = !blocks.is_empty();
                 (SyncResponse::Blocks(blocks), lied)
+            }
+            (Lie::ForgedAccountProof(headers), SyncRequest::GetAccountProof { address }) => {
+                let Some(tip) = headers.last() else {
+                    return (SyncResponse::Error("no headers".into()), false);
+                };
+                let proof = StateProof {
+                    depth: 0,
+                    bitmap: [0; 32],
+                    siblings: Vec::new(),
+                    end: ProofEnd::Leaf {
+                        key: state_key(&address),
+                        account: Account {
+                            balance: blockchain_core::Amount(1_000_000 * 100_000_000),
+                            nonce: 0,
+                        },
+                    },
+                };
+                (
+                    SyncResponse::AccountProof {
+                        header: *tip,
+                        proof,
+                    },
+                    true,
+                )
             }
             // Otherwise an honest peer with nothing to offer.
             (_, SyncRequest::GetHeaders { .. }) => (SyncResponse::Headers(Vec::new()), false),
@@ -263,9 +368,44 @@ impl Liar {
         }
     }
 
+    /// Publishes the next [`FLOOD_BURST`] flood blocks.
+    fn flood_burst(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for _ in 0..FLOOD_BURST {
+            let Some(bytes) = self.flood.pop_front() else {
+                break;
+            };
+            let topic = self.names.blocks.clone();
+            match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                Ok(_) => {
+                    for peer in &peers {
+                        self.note(*peer, |seen| {
+                            seen.lies += 1;
+                            seen.flooded += 1;
+                        });
+                    }
+                }
+                Err(error) => eprintln!(
+                    "liar {}: cannot publish: {error}",
+                    self.swarm.local_peer_id()
+                ),
+            }
+        }
+    }
+
     fn gossip_to(&mut self, peer: PeerId) {
+        if let Lie::GossipFlood(blocks) = &self.lie {
+            if self.flood.is_empty() {
+                self.flood = blocks.iter().map(Encode::encode).collect();
+            }
+            return;
+        }
         self.gossiped = self.gossiped.wrapping_add(1);
-        let bytes = match self.lie {
+        let bytes = match &self.lie {
+            Lie::Chain(chain) => match chain.last() {
+                Some(tip) => tip.encode(),
+                None => return,
+            },
             Lie::GossipGarbage => {
                 let mut bytes: Vec<u8> = (0..256).map(|_| rand::random::<u8>()).collect();
                 // A header version that does not exist: never a block, whatever follows.
@@ -279,9 +419,10 @@ impl Liar {
             }
             _ => return,
         };
+        let lie = !matches!(self.lie, Lie::Chain(_));
         let topic = self.names.blocks.clone();
         match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
-            Ok(_) => self.note(peer, |seen| seen.lies += 1),
+            Ok(_) => self.note(peer, |seen| seen.lies += usize::from(lie)),
             Err(error) => eprintln!(
                 "liar {}: cannot publish: {error}",
                 self.swarm.local_peer_id()
