@@ -12,7 +12,7 @@ use blockchain_core::params::REGTEST;
 use blockchain_core::state::proof::ProofEnd;
 use blockchain_core::state::{Account, StateProof, state_key};
 use blockchain_core::sync_message::{MAX_HEADERS, SyncRequest, SyncResponse};
-use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Params, Transaction};
+use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Transaction};
 use blockchain_node::p2p::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
@@ -38,14 +38,6 @@ pub(crate) enum Lie {
     /// Not a lie: to every peer subscribing to the transactions topic, these
     /// valid transactions in reverse order (gossip keeps no order).
     GossipReversed(Vec<Transaction>),
-    /// Not a lie: this chain (on genesis, in height order) served by sync,
-    /// and its last block gossiped to every peer subscribing to the blocks
-    /// topic; e.g. blocks stamped by a clock that runs ahead of the node's.
-    Chain(Vec<Block>),
-    /// To every peer subscribing to the blocks topic: these blocks (blocks
-    /// with unknown parents, cheap side branches…), [`FLOOD_BURST`] every
-    /// [`FLOOD_TICK`]; every sync request answered with nothing.
-    GossipFlood(Vec<Block>),
     /// Headers requests: these (honest) headers; account proof requests: the
     /// last of them with a proof of a made-up balance that does not lead to
     /// its state root.
@@ -63,16 +55,7 @@ pub(crate) struct Seen {
     pub(crate) dial_failures: usize,
     /// Lies sent to it (answers and gossip).
     pub(crate) lies: usize,
-    /// Headers requests it answered.
-    pub(crate) headers_answered: usize,
-    /// Flood blocks published while it was connected.
-    pub(crate) flooded: usize,
 }
-
-/// Flood blocks published at once.
-pub(crate) const FLOOD_BURST: usize = 20;
-/// How often a burst of flood blocks goes out.
-pub(crate) const FLOOD_TICK: Duration = Duration::from_millis(10);
 
 /// A lying peer listening on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
@@ -91,17 +74,12 @@ pub(crate) struct EvilPeer {
 impl EvilPeer {
     /// Starts a liar on the regtest protocol names.
     pub(crate) fn start(lie: Lie) -> EvilPeer {
-        EvilPeer::start_on(&REGTEST, lie)
-    }
-
-    /// Starts a liar on the protocol names of `params`'s network.
-    pub(crate) fn start_on(params: &'static Params, lie: Lie) -> EvilPeer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let names = ProtocolNames::for_network(params.name).expect("protocol names");
+        let names = ProtocolNames::for_network(REGTEST.name).expect("regtest protocol names");
         let (swarm, addr, ws_addr) = runtime.block_on(listen(&names));
         let peer_id = *swarm.local_peer_id();
         let seen = Arc::new(Mutex::new(HashMap::new()));
@@ -112,7 +90,6 @@ impl EvilPeer {
             lie,
             seen: Arc::clone(&seen),
             gossiped: 0,
-            flood: std::collections::VecDeque::new(),
         };
         runtime.spawn(liar.run(dial_queue));
         EvilPeer {
@@ -197,16 +174,12 @@ struct Liar {
     seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
     /// Gossip messages published: each one different (gossip drops repeats).
     gossiped: u8,
-    /// Flood blocks still to publish, encoded.
-    flood: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl Liar {
     async fn run(mut self, mut dials: mpsc::UnboundedReceiver<Multiaddr>) {
-        let mut flood_tick = tokio::time::interval(FLOOD_TICK);
         loop {
             tokio::select! {
-                _ = flood_tick.tick(), if !self.flood.is_empty() => self.flood_burst(),
                 Some(addr) = dials.recv() => {
                     if let Err(error) = self.swarm.dial(addr) {
                         eprintln!("liar {}: cannot dial: {error}", self.swarm.local_peer_id());
@@ -248,12 +221,10 @@ impl Liar {
                     },
                 ..
             })) => {
-                let headers = matches!(request, SyncRequest::GetHeaders { .. });
                 let (response, lied) = self.answer(request);
-                self.note(peer, |seen| {
-                    seen.lies += usize::from(lied);
-                    seen.headers_answered += usize::from(headers);
-                });
+                if lied {
+                    self.note(peer, |seen| seen.lies += 1);
+                }
                 let _ = self
                     .swarm
                     .behaviour_mut()
@@ -289,28 +260,6 @@ impl Liar {
                 let count = (max as usize).min(MAX_HEADERS);
                 let answer = headers.iter().skip(start).take(count).copied().collect();
                 (SyncResponse::Headers(answer), false)
-            }
-            (Lie::Chain(chain), SyncRequest::GetHeaders { locator, max }) => {
-                let start = locator
-                    .iter()
-                    .find_map(|hash| chain.iter().position(|block| block.hash() == *hash))
-                    .map_or(0, |index| index + 1);
-                let count = (max as usize).min(MAX_HEADERS);
-                let answer = chain
-                    .iter()
-                    .skip(start)
-                    .take(count)
-                    .map(|block| block.header)
-                    .collect();
-                (SyncResponse::Headers(answer), false)
-            }
-            (Lie::Chain(chain), SyncRequest::GetBlocks { hashes }) => {
-                let blocks = hashes
-                    .iter()
-                    .filter_map(|hash| chain.iter().find(|block| block.hash() == *hash))
-                    .cloned()
-                    .collect();
-                (SyncResponse::Blocks(blocks), false)
             }
             (Lie::ForgedBodies(headers), SyncRequest::GetBlocks { hashes }) => {
                 let blocks: Vec<Block> = hashes
@@ -368,44 +317,9 @@ impl Liar {
         }
     }
 
-    /// Publishes the next [`FLOOD_BURST`] flood blocks.
-    fn flood_burst(&mut self) {
-        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        for _ in 0..FLOOD_BURST {
-            let Some(bytes) = self.flood.pop_front() else {
-                break;
-            };
-            let topic = self.names.blocks.clone();
-            match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
-                Ok(_) => {
-                    for peer in &peers {
-                        self.note(*peer, |seen| {
-                            seen.lies += 1;
-                            seen.flooded += 1;
-                        });
-                    }
-                }
-                Err(error) => eprintln!(
-                    "liar {}: cannot publish: {error}",
-                    self.swarm.local_peer_id()
-                ),
-            }
-        }
-    }
-
     fn gossip_to(&mut self, peer: PeerId) {
-        if let Lie::GossipFlood(blocks) = &self.lie {
-            if self.flood.is_empty() {
-                self.flood = blocks.iter().map(Encode::encode).collect();
-            }
-            return;
-        }
         self.gossiped = self.gossiped.wrapping_add(1);
-        let bytes = match &self.lie {
-            Lie::Chain(chain) => match chain.last() {
-                Some(tip) => tip.encode(),
-                None => return,
-            },
+        let bytes = match self.lie {
             Lie::GossipGarbage => {
                 let mut bytes: Vec<u8> = (0..256).map(|_| rand::random::<u8>()).collect();
                 // A header version that does not exist: never a block, whatever follows.
@@ -419,10 +333,9 @@ impl Liar {
             }
             _ => return,
         };
-        let lie = !matches!(self.lie, Lie::Chain(_));
         let topic = self.names.blocks.clone();
         match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
-            Ok(_) => self.note(peer, |seen| seen.lies += usize::from(lie)),
+            Ok(_) => self.note(peer, |seen| seen.lies += 1),
             Err(error) => eprintln!(
                 "liar {}: cannot publish: {error}",
                 self.swarm.local_peer_id()
