@@ -1,6 +1,8 @@
 //! `cargo xtask bench`: runs the criterion benchmarks of the core, then the
-//! node's, and prints each as a ratio to its limit, measured in the same run
-//! where possible.
+//! node's, then the web client's in headless Chromium (`web`), and prints
+//! each as a ratio to its limit, measured in the same run where possible.
+
+mod web;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,6 +28,9 @@ enum LimitRef {
     External(External),
     /// Informational: only time and rate are printed.
     None,
+    /// A size or a count (bytes, long tasks) that must stay at most the
+    /// row's `factor`: ratio = factor / value.
+    AtMost,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +43,9 @@ enum External {
 
 /// One row of the limits table:
 /// `ratio = rate(bench) / (rate(limit) * factor)`, passing if `>= target`.
-/// For `LimitRef::Absolute`, `rate(limit) * factor` is `factor` itself.
+/// For `LimitRef::Absolute`, `rate(limit) * factor` is `factor` itself; for
+/// `LimitRef::AtMost`, the row passes when the value is at most `factor`.
+/// A benchmark may have several rows (one per limit).
 #[derive(Debug)]
 struct Limit {
     bench: &'static str,
@@ -185,6 +192,99 @@ const LIMITS: &[Limit] = &[
         target: Some(0.7),
         description: "GET /api/v1/status requests/s of a running node vs the bare handler",
     },
+    // The web client (`web`: tests/js/bench/web.mjs in headless Chromium,
+    // www/pkg from `cargo xtask build-web`, a release regtest node).
+    Limit {
+        bench: "web/verify_headers_native",
+        limit: LimitRef::Itself,
+        factor: 1.0,
+        target: None,
+        description: "headers verified/s natively, the batch and the calls of verifyHeaders (100,000 regtest headers): the limit for wasm",
+    },
+    Limit {
+        bench: "web/verify_headers",
+        limit: LimitRef::Bench("web/verify_headers_native"),
+        factor: 1.0,
+        target: None,
+        description: "headers verified/s in wasm (verifyHeaders in Chromium, one core) vs native, same batch",
+    },
+    Limit {
+        bench: "web/verify_headers",
+        limit: LimitRef::Absolute,
+        factor: 600_000.0,
+        target: Some(1.0),
+        description: "headers verified/s in wasm (verifyHeaders in Chromium, one core) vs 600,000/s",
+    },
+    Limit {
+        bench: "web/sync_headers",
+        limit: LimitRef::Absolute,
+        factor: 100_000.0 / 3.0,
+        target: Some(1.0),
+        description: "100,000 headers synced from a local node over WebSocket, verified and stored (LightClient.start to waitForSync) vs 3 s",
+    },
+    Limit {
+        bench: "web/sync_headers_memory",
+        limit: LimitRef::Absolute,
+        factor: 100_000.0 / 3.0,
+        target: None,
+        description: "the same sync with {persist: false} (no IndexedDB): how much of the time is storage",
+    },
+    Limit {
+        bench: "web/sync_long_tasks",
+        limit: LimitRef::AtMost,
+        factor: 0.0,
+        target: Some(1.0),
+        description: "main-thread tasks over 50 ms (longtask PerformanceObserver) during the 100,000-header sync: none",
+    },
+    Limit {
+        bench: "web/balance_cold",
+        limit: LimitRef::Absolute,
+        factor: 1.0 / 2.0,
+        target: Some(1.0),
+        description: "page load to a verified balance on screen, cold (new profile), 10,000-block chain, vs 2 s",
+    },
+    Limit {
+        bench: "web/balance_reload",
+        limit: LimitRef::Absolute,
+        factor: 1.0,
+        target: Some(1.0),
+        description: "page load to a verified balance on screen after a reload (headers from IndexedDB) vs 1 s",
+    },
+    Limit {
+        bench: "web/keygen_webcrypto",
+        limit: LimitRef::Itself,
+        factor: 1.0,
+        target: None,
+        description: "bare WebCrypto: RSA-3072 generateKey + exports + PBKDF2 600,000 + AES-GCM + import, in the same page",
+    },
+    Limit {
+        bench: "web/keygen",
+        limit: LimitRef::Bench("web/keygen_webcrypto"),
+        factor: 1.0 / 1.2,
+        target: Some(1.0),
+        description: "Wallet.create/s vs the bare WebCrypto calls ÷ 1.2 (alternating runs)",
+    },
+    Limit {
+        bench: "web/unlock_webcrypto",
+        limit: LimitRef::Itself,
+        factor: 1.0,
+        target: None,
+        description: "bare WebCrypto: PBKDF2 600,000 + AES-GCM decrypt + pkcs8 import, in the same page",
+    },
+    Limit {
+        bench: "web/unlock",
+        limit: LimitRef::Bench("web/unlock_webcrypto"),
+        factor: 1.0 / 1.2,
+        target: Some(1.0),
+        description: "Wallet.fromKeystore/s vs the bare WebCrypto calls ÷ 1.2 (alternating runs)",
+    },
+    Limit {
+        bench: "web/wasm_gzip",
+        limit: LimitRef::AtMost,
+        factor: 900_000.0,
+        target: Some(1.0),
+        description: "www/pkg/blockchain_webclient_bg.wasm.gz vs 0.9 MB",
+    },
 ];
 
 /// Core features the benchmarks need when the core declares them
@@ -192,7 +292,8 @@ const LIMITS: &[Limit] = &[
 const BENCH_FEATURES: &[&str] = &["ring-verify"];
 
 const HELP: &str = "\
-usage: cargo xtask bench [--report] [--no-openssl] [args...] [-- criterion args...]
+usage: cargo xtask bench [--report] [--no-openssl] [--no-web | --web-only] [args...]
+                         [-- criterion args...]
 
 Runs `cargo bench -p blockchain-core --bench core [args...]` (with the core's
 `ring-verify` feature when it has one), then `cargo bench -p blockchain-node
@@ -204,12 +305,42 @@ per benchmark: time per iteration (mean), rate per second
 ratio = rate / (rate of its limit * factor), with its target.
 RSA limits come from `openssl speed -seconds 3 rsa3072`, run after the benchmarks.
 
-  --report       do not run the benchmarks; report what target/criterion holds
+Then the browser rows (web/*): `cargo xtask build-web`, `cargo build --release`
+of blockchain-node and bench_headers, the native figure of a 100,000-header
+regtest batch, and tests/js/bench/web.mjs in headless Chromium (/usr/bin/chromium,
+or CHROMIUM) against a regtest node (about 5 minutes, most of it mining the
+100,000-block chain). Skipped with a message when Chromium or Node.js is
+missing; their times are medians of several runs; results in target/web-bench/.
+
+  --report       do not run the benchmarks; report what target/criterion and
+                 target/web-bench hold
   --no-openssl   do not run `openssl speed` (RSA ratios become n/a)
-  -- <filter>    criterion arguments for both, e.g. `cargo xtask bench -- rsa/`
+  --no-web       no browser rows
+  --web-only     only the browser rows (no criterion benchmarks, no openssl)
+  -- <filter>    criterion arguments for both, e.g. `cargo xtask bench -- rsa/`;
+                 with a filter the browser rows run only when it is part of a
+                 web/* id (`-- web/`); `-- --quick` also shortens the browser rows
 
 Missed targets are printed as MISSED; the command still exits 0.
 ";
+
+/// Whether criterion's arguments select the browser rows: no filter, or a
+/// filter that is part of a `web/` id (criterion filters are regexes; this
+/// is a plain substring test).
+fn selects_web(criterion_args: &[String]) -> bool {
+    let filters: Vec<&String> = criterion_args
+        .iter()
+        .skip_while(|a| *a != "--")
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty()
+        || filters.iter().any(|f| {
+            LIMITS
+                .iter()
+                .any(|l| l.bench.starts_with("web/") && l.bench.contains(f.as_str()))
+        })
+}
 
 pub(crate) fn main(args: Vec<String>) -> Result<()> {
     if wants_help(&args) {
@@ -218,6 +349,8 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
     }
     let mut report_only = false;
     let mut no_openssl = false;
+    let mut no_web = false;
+    let mut web_only = false;
     let mut bench_args = Vec::new();
     let mut after_separator = false;
     for arg in args {
@@ -231,6 +364,14 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
                     no_openssl = true;
                     continue;
                 }
+                "--no-web" => {
+                    no_web = true;
+                    continue;
+                }
+                "--web-only" => {
+                    web_only = true;
+                    continue;
+                }
                 "--" => after_separator = true,
                 _ => {}
             }
@@ -238,15 +379,19 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         bench_args.push(arg);
     }
 
+    if no_web && web_only {
+        anyhow::bail!("--no-web and --web-only exclude each other");
+    }
+
     let meta = metadata()?;
+    let target_dir = PathBuf::from(
+        meta["target_directory"]
+            .as_str()
+            .context("cargo metadata has no target_directory")?,
+    );
     let criterion_dir = match std::env::var_os("CRITERION_HOME") {
         Some(dir) => PathBuf::from(dir),
-        None => {
-            let target = meta["target_directory"]
-                .as_str()
-                .context("cargo metadata has no target_directory")?;
-            Path::new(target).join("criterion")
-        }
+        None => target_dir.join("criterion"),
     };
 
     // Results older than this run are "not run" (criterion keeps old ones).
@@ -255,7 +400,7 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
     } else {
         Some(SystemTime::now() - Duration::from_secs(2))
     };
-    let bench_result = if report_only {
+    let bench_result = if report_only || web_only {
         Ok(())
     } else {
         let mut core = cargo();
@@ -281,7 +426,11 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         core_result.and(node_result)
     };
 
-    let results = read_results(&criterion_dir, since)?;
+    let results = if web_only {
+        BTreeMap::new()
+    } else {
+        read_results(&criterion_dir, since)?
+    };
     let wants_openssl = results.keys().any(|id| {
         LIMITS
             .iter()
@@ -295,8 +444,31 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         measure_openssl()
     };
 
-    print_report(&results, &openssl, &criterion_dir);
-    bench_result.context("the benchmarks failed; the table shows what finished")
+    // The browser rows last: nothing else runs on the cores meanwhile.
+    let (web, web_result) = if report_only {
+        (
+            web::read(&target_dir)?.unwrap_or_else(|| web::WebResults::skipped("no results")),
+            Ok(()),
+        )
+    } else if no_web {
+        (web::WebResults::skipped("--no-web"), Ok(()))
+    } else if !selects_web(&bench_args) {
+        (
+            web::WebResults::skipped("the criterion filter selects no web/* row"),
+            Ok(()),
+        )
+    } else {
+        let quick = bench_args.iter().any(|a| a == "--quick");
+        match web::run(&target_dir, quick) {
+            Ok(results) => (results, Ok(())),
+            Err(error) => (web::WebResults::skipped(format!("{error:#}")), Err(error)),
+        }
+    };
+
+    print_report(&results, &web, &openssl, &criterion_dir);
+    bench_result
+        .and(web_result)
+        .context("the benchmarks failed; the table shows what finished")
 }
 
 /// One criterion result.
@@ -508,24 +680,95 @@ struct Row {
     note: String,
 }
 
-fn print_report(results: &BTreeMap<String, Measured>, openssl: &Openssl, dir: &Path) {
+fn print_report(
+    criterion: &BTreeMap<String, Measured>,
+    web: &web::WebResults,
+    openssl: &Openssl,
+    dir: &Path,
+) {
     let mut rows = Vec::new();
     let mut missed = Vec::new();
     let (mut ok, mut info, mut not_run) = (0, 0, 0);
+    // The browser's timed rows read like criterion's.
+    let results: BTreeMap<&str, &Measured> = criterion
+        .iter()
+        .chain(web.timed.iter())
+        .map(|(id, m)| (id.as_str(), m))
+        .collect();
 
     for limit in LIMITS {
-        let Some(m) = results.get(limit.bench) else {
-            not_run += 1;
+        let not_run_row = |note: String| Row {
+            id: limit.bench.into(),
+            time: "not run".into(),
+            rate: String::new(),
+            limit: String::new(),
+            ratio: String::new(),
+            target: target_text(limit.target),
+            status: "not run".into(),
+            note,
+        };
+        // Why a browser row has no figure.
+        let web_note = || {
+            let why = web
+                .errors
+                .get(limit.bench)
+                .or(web.errors.get("web"))
+                .or(web.skipped.as_ref());
+            match why {
+                Some(why) if limit.bench.starts_with("web/") => {
+                    format!("{} ({why})", limit.description)
+                }
+                _ => limit.description.to_string(),
+            }
+        };
+        if let LimitRef::AtMost = limit.limit {
+            let Some(&value) = web.amounts.get(limit.bench) else {
+                not_run += 1;
+                rows.push(not_run_row(web_note()));
+                continue;
+            };
+            let bytes = limit.bench.ends_with("_gzip");
+            let amount = |v: f64| {
+                if bytes {
+                    format!("{}B", si(v))
+                } else {
+                    format!("{v:.0}")
+                }
+            };
+            let ratio = (value > 0.0 && limit.factor > 0.0).then(|| limit.factor / value);
+            let status = if value <= limit.factor {
+                ok += 1;
+                "ok"
+            } else {
+                missed.push(format!(
+                    "MISSED {}: {} > {} ({})",
+                    limit.bench,
+                    amount(value),
+                    amount(limit.factor),
+                    limit.description
+                ));
+                "MISSED"
+            };
+            let mut note = limit.description.to_string();
+            if let Some(extra) = web.notes.get(limit.bench) {
+                note.push_str(&format!(" ({extra})"));
+            }
             rows.push(Row {
                 id: limit.bench.into(),
-                time: "not run".into(),
+                time: amount(value),
                 rate: String::new(),
-                limit: String::new(),
-                ratio: String::new(),
-                target: target_text(limit.target),
-                status: "not run".into(),
-                note: limit.description.into(),
+                limit: format!("≤{}", amount(limit.factor)),
+                ratio: ratio.map_or("—".into(), |r| format!("{r:.2}")),
+                // Without a ratio (a limit of 0) the limit column says it all.
+                target: ratio.map_or(String::new(), |_| target_text(limit.target)),
+                status: status.into(),
+                note,
             });
+            continue;
+        }
+        let Some(m) = results.get(limit.bench) else {
+            not_run += 1;
+            rows.push(not_run_row(web_note()));
             continue;
         };
         let limit_rate: Result<Option<f64>, String> = match limit.limit {
@@ -536,9 +779,12 @@ fn print_report(results: &BTreeMap<String, Measured>, openssl: &Openssl, dir: &P
             },
             LimitRef::Absolute => Ok(Some(limit.factor)),
             LimitRef::External(which) => openssl.rate(which).map(|r| Some(r * limit.factor)),
-            LimitRef::None => Ok(None),
+            LimitRef::None | LimitRef::AtMost => Ok(None),
         };
         let mut note = limit.description.to_string();
+        if let Some(extra) = web.notes.get(limit.bench) {
+            note.push_str(&format!(" ({extra})"));
+        }
         let (limit_text, ratio_text, status) = match limit_rate {
             Ok(Some(l)) => {
                 let ratio = m.rate() / l;
@@ -571,7 +817,7 @@ fn print_report(results: &BTreeMap<String, Measured>, openssl: &Openssl, dir: &P
             }
             Err(why) => {
                 info += 1;
-                note = format!("{} ({why})", limit.description);
+                note = format!("{note} ({why})");
                 ("n/a".to_string(), "n/a".to_string(), "n/a".to_string())
             }
         };
@@ -588,13 +834,13 @@ fn print_report(results: &BTreeMap<String, Measured>, openssl: &Openssl, dir: &P
     }
 
     // Benchmarks without a row in LIMITS are still worth seeing.
-    for (id, m) in results {
-        if LIMITS.iter().any(|l| l.bench == id) {
+    for (id, m) in &results {
+        if LIMITS.iter().any(|l| l.bench == *id) {
             continue;
         }
         info += 1;
         rows.push(Row {
-            id: id.clone(),
+            id: (*id).into(),
             time: time_text(m.mean_ns),
             rate: rate_text(m),
             limit: String::new(),
@@ -613,6 +859,14 @@ fn print_report(results: &BTreeMap<String, Measured>, openssl: &Openssl, dir: &P
             si(*sign),
             si(*verify)
         );
+    }
+    match (&web.browser, &web.skipped) {
+        (Some(version), _) => println!(
+            "Browser rows (web/*): headless Chromium {version}; times are medians \
+             (target/web-bench/results.json has every run)"
+        ),
+        (None, Some(why)) => println!("Browser rows (web/*) not run: {why}"),
+        (None, None) => {}
     }
     let header = Row {
         id: "benchmark".into(),
@@ -744,6 +998,17 @@ rsa 3072 bits 0.002022s 0.000040s    494.6  25006.7
 rsa  3072 bits 0.001400s 0.000028s 0.000029s 0.001390s    714.3  35714.3  34482.8    719.4
 ";
         assert_eq!(parse_openssl_speed(out), Some((714.3, 35714.3)));
+    }
+
+    #[test]
+    fn web_rows_follow_the_filter() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(selects_web(&args(&[])));
+        assert!(selects_web(&args(&["--", "--quick"])));
+        assert!(selects_web(&args(&["--", "web/"])));
+        assert!(selects_web(&args(&["--", "sync_headers"])));
+        assert!(!selects_web(&args(&["--", "rsa/"])));
+        assert!(!selects_web(&args(&["--", "--quick", "header/"])));
     }
 
     #[test]

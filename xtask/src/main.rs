@@ -24,10 +24,11 @@ commands:
                               or, while it does not exist, explain what there is
   test [--quick] [args...]    targets, fmt, clippy, tests, no_std builds, fuzz smoke runs;
                               extra args go to `cargo test --workspace`
-  bench [--report] [--no-openssl] [args...]
-                              criterion benchmarks of the core and the node, printed as ratios
-                              to their limits; extra args go to `cargo bench -p blockchain-core
-                              --bench core` and `cargo bench -p blockchain-node --bench node`
+  bench [--report] [--no-openssl] [--no-web | --web-only] [args...]
+                              criterion benchmarks of the core and the node, then the web
+                              client's in headless Chromium, printed as ratios to their limits;
+                              extra args go to `cargo bench -p blockchain-core --bench core`
+                              and `cargo bench -p blockchain-node --bench node`
   build-web                   the wasm light client into www/pkg/ (wasm-bindgen-cli of the
                               locked version is installed from crates.io when missing)
   help                        this text (also `cargo xtask <command> --help`)
