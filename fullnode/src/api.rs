@@ -228,7 +228,7 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
 
     let www = &state.config.www;
-    let web = ServeDir::new(www).not_found_service(ServeFile::new(www.join("index.html")));
+    let files = ServeDir::new(www).not_found_service(ServeFile::new(www.join("index.html")));
     // The web client package: gzip copies written by `cargo xtask build-web`
     // go to browsers that accept them; browsers revalidate (Last-Modified)
     // on every load, so a rebuilt client is picked up at once.
@@ -242,12 +242,53 @@ pub fn app(state: AppState) -> Router {
         Arc::clone(&state.metrics),
         Arc::clone(&state.rate_limiter),
     );
+    // The pages: `/` the wallet, `/explorer` and its linkable pages
+    // (`/explorer/block/…`, `/explorer/tx/…`, `/explorer/address/…`, routed
+    // in the page), `/node`; every other path a file of www/.
+    let explorer = ServeFile::new(www.join("explorer.html"));
+    let web = web_security_headers(
+        Router::new()
+            .route_service("/explorer", explorer.clone())
+            .route_service("/explorer/", explorer.clone())
+            .route_service("/explorer/{*page}", explorer)
+            .route_service("/node", ServeFile::new(www.join("node.html")))
+            .route_service("/node/", ServeFile::new(www.join("node.html")))
+            .nest_service("/pkg", pkg)
+            .fallback_service(files),
+    );
     Router::new()
         .nest("/api/v1", api)
         .route("/metrics", axum::routing::get(metrics::scrape))
-        .route_service("/explorer", ServeFile::new(www.join("explorer.html")))
-        .nest_service("/pkg", pkg)
-        .fallback_service(web)
+        .merge(web)
         .layer(front_door)
         .with_state(state)
+}
+
+/// The Content-Security-Policy of the web app: scripts and styles from the
+/// node's origin only (nothing inline, no `eval`), WebAssembly compiled
+/// from them (`'wasm-unsafe-eval'`), connections to the node's origin and
+/// to the WebSocket listeners of peers (libp2p over `ws:`/`wss:`; WebRTC is
+/// not governed by CSP), images from the origin or `data:` URLs, no
+/// plugins, no `<base>`, no framing, no form submissions (every form is
+/// handled by its script, so a password can never land in a URL).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' ws: wss:; \
+img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'; \
+frame-ancestors 'none'; form-action 'none'";
+
+/// Adds the web app's security headers (Content-Security-Policy,
+/// X-Frame-Options, Referrer-Policy) to every answer of `web`.
+fn web_security_headers<S: Clone + Send + Sync + 'static>(web: Router<S>) -> Router<S> {
+    web.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    ))
+    .layer(SetResponseHeaderLayer::overriding(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ))
 }

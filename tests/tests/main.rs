@@ -7,4 +7,5 @@ mod interop;
 mod misbehaving_peer;
 mod p2p;
 mod rest_end_to_end;
+mod web_app;
 mod web_client;

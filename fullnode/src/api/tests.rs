@@ -59,6 +59,7 @@ on_both_backends! {
         headers_come_as_fields_and_raw_bytes,
         unknown_routes_and_methods_answer_json_errors,
         web_app_is_served_at_the_root,
+        web_pages_have_their_routes_and_security_headers,
         cors_preflight_is_answered,
     ],
     transactions: [

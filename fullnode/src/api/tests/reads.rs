@@ -260,6 +260,87 @@ pub(super) async fn web_app_is_served_at_the_root(database: TestDatabase) {
     );
 }
 
+pub(super) async fn web_pages_have_their_routes_and_security_headers(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let www = super::harness::www_dir();
+    let page = |name: &str| std::fs::read(www.join(name)).expect("a page of www/");
+    let txid = "ab".repeat(32);
+    let routes = [
+        ("/", "index.html", StatusCode::OK),
+        ("/explorer", "explorer.html", StatusCode::OK),
+        ("/explorer/block/3", "explorer.html", StatusCode::OK),
+        (
+            "/explorer/block/9905d57ec9df37be3a708609bbadb74d00eaf7aa813d7e1dfd98794a39c26c6f",
+            "explorer.html",
+            StatusCode::OK,
+        ),
+        (
+            &*format!("/explorer/tx/{txid}"),
+            "explorer.html",
+            StatusCode::OK,
+        ),
+        (
+            "/explorer/address/rblk1xr4pffaxzd3t27mzjfuf7zvs67l2yc7v860qaa",
+            "explorer.html",
+            StatusCode::OK,
+        ),
+        ("/explorer/mempool", "explorer.html", StatusCode::OK),
+        ("/explorer/", "explorer.html", StatusCode::OK),
+        ("/node", "node.html", StatusCode::OK),
+        ("/node/", "node.html", StatusCode::OK),
+        ("/js/wallet-page.js", "js/wallet-page.js", StatusCode::OK),
+        ("/style.css", "style.css", StatusCode::OK),
+        ("/no/such/file", "index.html", StatusCode::NOT_FOUND),
+    ];
+    for (path, file, status) in routes {
+        let answer = node.send(get(path)).await;
+        assert_eq!(answer.status, status, "{path}");
+        assert_eq!(answer.body, page(file), "{path} serves www/{file}");
+        let policy = answer
+            .header("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no Content-Security-Policy"));
+        assert_eq!(policy, crate::api::CONTENT_SECURITY_POLICY, "{path}");
+        assert_eq!(answer.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            answer.header("referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
+        assert_eq!(
+            answer.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+
+    // The policy allows exactly what the app needs: its own scripts and
+    // WebAssembly, WebSocket peers; nothing inline, no eval, no framing.
+    let directives: std::collections::BTreeMap<&str, &str> = crate::api::CONTENT_SECURITY_POLICY
+        .split(';')
+        .map(|directive| {
+            directive
+                .trim()
+                .split_once(' ')
+                .expect("a directive and its sources")
+        })
+        .collect();
+    assert_eq!(directives["default-src"], "'self'");
+    assert_eq!(directives["script-src"], "'self' 'wasm-unsafe-eval'");
+    assert_eq!(directives["connect-src"], "'self' ws: wss:");
+    assert_eq!(directives["img-src"], "'self' data:");
+    assert_eq!(directives["style-src"], "'self'");
+    assert_eq!(directives["object-src"], "'none'");
+    assert_eq!(directives["base-uri"], "'none'");
+    assert_eq!(directives["frame-ancestors"], "'none'");
+    assert!(!crate::api::CONTENT_SECURITY_POLICY.contains("unsafe-inline"));
+    assert!(!crate::api::CONTENT_SECURITY_POLICY.contains("'unsafe-eval'"));
+
+    // The API answers JSON, not pages: no page policy there.
+    let status = node.send(get(&api("/status"))).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(status.header("content-security-policy"), None);
+}
+
 pub(super) async fn cors_preflight_is_answered(database: TestDatabase) {
     let node = TestNode::start(database).await;
     let preflight = Request::builder()
