@@ -23,14 +23,19 @@ use hashbrown::{HashMap, HashSet};
 
 use crate::block::Block;
 use crate::hash::BlockHash;
-use crate::header::{Header, HeaderError};
-use crate::header_chain::{HeaderChain, HeaderChainError};
+use crate::header::{Header, HeaderError, check_header, check_header_time_against_clock};
+use crate::header_chain::{HeaderChain, HeaderChainError, TipUpdate};
 use crate::sync_message::{MAX_BLOCKS, MAX_HEADERS, SyncRequest};
 
 /// Blocks above the connected tip that may be downloading or waiting.
 pub const DOWNLOAD_WINDOW: u64 = 1024;
 /// Block requests in flight to one peer.
 pub const REQUESTS_PER_PEER: usize = 3;
+/// Headers off the best header chain (forks) worth keeping: beyond this
+/// many ([`SyncManager::fork_headers`]), the caller rebuilds the header
+/// chain from its best chain ([`SyncManager::reset_headers`]), so cheap
+/// fork headers cannot grow memory without bound (about 300 bytes each).
+pub const MAX_FORK_HEADERS: u64 = 10_000;
 
 /// What a peer did wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,6 +118,26 @@ pub enum Connected {
     NotStored,
 }
 
+/// What to do with a block that arrived unrequested (gossip), decided from
+/// its header alone, before its body costs anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unrequested {
+    /// Its parent's header is unknown: ask the sender for headers (the
+    /// block is not kept).
+    UnknownParent,
+    /// It breaks a header rule against its known parent: wrong height,
+    /// time, bits (the ASERT result for the parent) or proof of work.
+    Invalid(HeaderError),
+    /// Its time is too far ahead of the clock: not a fault; the sender is
+    /// asked for headers again when it is due.
+    TooFarInFuture,
+    /// Valid as far as the header goes, but its branch has no more work
+    /// than the chain owner's tip: not processed, not stored, not relayed.
+    NotBetter,
+    /// Worth checking in full and connecting: it adds work to the best chain.
+    Check,
+}
+
 /// What one outstanding request asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Asked {
@@ -131,6 +156,9 @@ struct PeerState {
     best_hash: Option<BlockHash>,
     headers_in_flight: bool,
     block_requests: usize,
+    /// The peer showed a header too far ahead of our clock: ask it for
+    /// headers again at this time (ms), when the header will be acceptable.
+    retry_headers_at: Option<u64>,
 }
 
 /// The sync state, with peers identified by `P`.
@@ -154,12 +182,18 @@ pub struct SyncManager<P> {
     /// make the hash invalid; the chain owner remembers blocks it found
     /// invalid itself.
     invalid: HashSet<BlockHash>,
+    /// Headers added since the header chain was set, and its height then:
+    /// what was added beyond the best chain's growth is forks.
+    added_headers: u64,
+    height_at_reset: u64,
 }
 
 impl<P: Clone + Eq + core::hash::Hash> SyncManager<P> {
     /// Sync state over `headers` (the chain owner's best chain) with the chain at `chain_tip`.
     pub fn new(headers: HeaderChain, chain_tip: (BlockHash, u64)) -> Self {
         Self {
+            height_at_reset: headers.height(),
+            added_headers: 0,
             headers,
             peers: HashMap::new(),
             in_flight: HashMap::new(),
@@ -174,6 +208,8 @@ impl<P: Clone + Eq + core::hash::Hash> SyncManager<P> {
     /// Replaces the header chain (after a block failed validation, the
     /// branch it was on is dropped by rebuilding from the chain owner).
     pub fn reset_headers(&mut self, headers: HeaderChain, chain_tip: (BlockHash, u64)) {
+        self.height_at_reset = headers.height();
+        self.added_headers = 0;
         self.headers = headers;
         self.chain_tip = chain_tip;
         self.cursor = None;
@@ -237,13 +273,27 @@ impl<P: Clone + Eq + core::hash::Hash> SyncManager<P> {
     /// A block header learned outside sync (gossip, our own miner); one
     /// that does not verify is ignored.
     pub fn add_known_header(&mut self, header: &Header, now_ms: u64) {
-        let _ = self
+        if let Ok(update) = self
             .headers
-            .accept_headers(core::slice::from_ref(header), now_ms);
+            .accept_headers(core::slice::from_ref(header), now_ms)
+        {
+            self.added_headers += update.added as u64;
+        }
+    }
+
+    /// About how many headers off the best header chain are kept: the
+    /// headers added since the header chain was set, less the best chain's
+    /// growth. See [`MAX_FORK_HEADERS`].
+    pub fn fork_headers(&self) -> u64 {
+        let growth = self.headers.height().saturating_sub(self.height_at_reset);
+        self.added_headers.saturating_sub(growth)
     }
 
     /// `peer` answered a headers request. Ok(true): it sent a full batch, ask again.
-    /// The valid headers before a refused one are kept.
+    /// The valid headers before a refused one are kept. A header too far
+    /// ahead of `now_ms` is not an error: the ones before it are kept, the
+    /// peer is asked again when it is due ([`SyncManager::headers_due`]), and
+    /// the answer is Ok(false).
     pub fn on_headers(
         &mut self,
         peer: &P,
@@ -267,20 +317,98 @@ impl<P: Clone + Eq + core::hash::Hash> SyncManager<P> {
         {
             return Err(HeadersError::NotConsecutive { index: offset + 1 });
         }
-        let update = self
-            .headers
-            .accept_headers(headers, now_ms)
-            .map_err(HeadersError::Rejected)?;
-        if let Some(state) = self.peers.get_mut(peer)
+        let result = self.headers.accept_headers(headers, now_ms);
+        // The headers before a refused one stay: count them as added (at
+        // most that many were new).
+        self.added_headers += match &result {
+            Ok(update) => update.added,
+            Err(error) => error.index,
+        } as u64;
+        let (update, last) = match result {
+            Ok(update) => (update, Some(last)),
+            // Too far ahead of our clock is not a fault: the peer's clock may
+            // run ahead of ours (Bitcoin Core does not punish it either). Keep
+            // the headers before it and ask again when it is due.
+            Err(HeaderChainError {
+                index,
+                error: HeaderError::TimeTooFarInFuture { time, .. },
+                ..
+            }) => {
+                self.headers_ahead_of_clock(peer, time);
+                let accepted = index.checked_sub(1).map(|before| &headers[before]);
+                (TipUpdate::default(), accepted)
+            }
+            Err(error) => return Err(HeadersError::Rejected(error)),
+        };
+        if let (Some(state), Some(last)) = (self.peers.get_mut(peer), last)
             && (state.best_hash.is_none() || last.height >= state.best_height)
         {
             state.best_height = last.height;
             state.best_hash = Some(last.hash());
         }
+        if last != headers.last() {
+            return Ok(false);
+        }
         if update.added == 0 && headers.len() == MAX_HEADERS {
             return Err(HeadersError::NothingNew);
         }
         Ok(headers.len() == MAX_HEADERS)
+    }
+
+    /// `peer` showed a header (in a headers answer, or a gossiped block)
+    /// whose time, `header_time_ms`, is too far ahead of our clock: it is
+    /// asked for headers again once that time is within the allowed drift
+    /// (see [`SyncManager::headers_due`]). Never a fault.
+    pub fn headers_ahead_of_clock(&mut self, peer: &P, header_time_ms: u64) {
+        let due = header_time_ms.saturating_sub(self.headers.params().max_future_drift_ms);
+        if let Some(state) = self.peers.get_mut(peer) {
+            state.retry_headers_at = Some(state.retry_headers_at.map_or(due, |at| at.min(due)));
+        }
+    }
+
+    /// Peers whose headers too far ahead of the clock are due at `now_ms`:
+    /// ask them for headers again now.
+    pub fn headers_due(&mut self, now_ms: u64) -> Vec<P> {
+        let mut due = Vec::new();
+        for (peer, state) in &mut self.peers {
+            if state.retry_headers_at.is_some_and(|at| at <= now_ms) {
+                state.retry_headers_at = None;
+                due.push(peer.clone());
+            }
+        }
+        due
+    }
+
+    /// Judges the header of a block `peer` sent unrequested (gossip), with
+    /// the cheap checks only: parent known, then the header rules against
+    /// it (proof of work against the ASERT bits the parent calls for), then
+    /// the clock, then whether it adds work to the chain owner's tip.
+    /// Signatures and the rest of the body are the chain owner's, for a
+    /// block that passes.
+    pub fn check_unrequested(&mut self, peer: &P, header: &Header, now_ms: u64) -> Unrequested {
+        let Some(parent) = self.headers.parent_info(&header.prev_hash) else {
+            return Unrequested::UnknownParent;
+        };
+        let params = self.headers.params();
+        if let Err(error) = check_header(params, header, &header.hash(), &parent) {
+            return Unrequested::Invalid(error);
+        }
+        if check_header_time_against_clock(params, header, now_ms).is_err() {
+            self.headers_ahead_of_clock(peer, header.time);
+            return Unrequested::TooFarInFuture;
+        }
+        let tip_work = self.headers.chain_work(&self.chain_tip.0);
+        let work = self
+            .headers
+            .chain_work(&header.prev_hash)
+            .and_then(|parent| {
+                let target = header.bits.to_target().ok()?;
+                Some(parent.saturating_add(target.work()))
+            });
+        match (work, tip_work) {
+            (Some(work), Some(tip_work)) if work <= tip_work => Unrequested::NotBetter,
+            _ => Unrequested::Check,
+        }
     }
 
     /// A headers request failed (timeout, closed): it may be sent again.
@@ -458,12 +586,22 @@ impl<P: Clone + Eq + core::hash::Hash> SyncManager<P> {
         }
     }
 
-    /// Downloaded blocks that are next in height order, to connect now, with their senders.
-    pub fn ready_to_connect(&mut self) -> Vec<(Block, P)> {
+    /// Downloaded blocks that are next in height order, to connect now, with
+    /// their senders: as many as fit in `room` bytes (encoded), so the
+    /// connector's queue stays bounded; the rest wait here.
+    pub fn ready_to_connect(&mut self, mut room: usize) -> Vec<(Block, P)> {
         let (_, mut height) = self.cursor();
         let mut ready = Vec::new();
         while let Some(header) = self.headers.header_at(height + 1) {
             let hash = header.hash();
+            let size = match self.received.get(&hash) {
+                Some((block, _)) => block.encoded_len(),
+                None => break,
+            };
+            if size > room {
+                break;
+            }
+            room -= size;
             let Some(entry) = self.received.remove(&hash) else {
                 break;
             };

@@ -128,9 +128,9 @@ impl CheckedBlock {
     }
 }
 
-/// Context-free checks of a non-genesis block: proof of work, size, one
-/// coinbase and only first, every signed transaction's key, amount and
-/// signature, the fee sum, and the merkle root.
+/// Context-free checks of a non-genesis block, cheapest first: proof of
+/// work, size, one coinbase and only first, the fee sum, the merkle root,
+/// then every signed transaction's key, amount and signature.
 pub fn check_block(
     params: &Params,
     block: Block,
@@ -181,7 +181,8 @@ where
             .checked_add(transaction.fee)
             .ok_or(BlockError::FeesOverflow)?;
     }
-    check_signed(signed)?;
+    // The merkle root (a hash per transaction) before the signatures (an
+    // RSA verification each): a body that is not the header's costs little.
     let txids = block.txids();
     let root = merkle_root(&txids);
     if root != block.header.merkle_root {
@@ -190,6 +191,7 @@ where
             got: block.header.merkle_root,
         });
     }
+    check_signed(signed)?;
     debug_assert_eq!(block.encode().len(), size);
     Ok(CheckedBlock {
         block,

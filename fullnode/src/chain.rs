@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use blockchain_core::crypto::RingVerifier;
 use blockchain_core::difficulty::next_bits;
-use blockchain_core::header::check_header_time_against_clock;
+use blockchain_core::header::{check_header, check_header_time_against_clock};
 use blockchain_core::state::{Account, StateProof, StateTree};
 use blockchain_core::transaction::TxError;
 use blockchain_core::validation::{BlockError, CheckedBlock};
@@ -31,7 +31,7 @@ use blockchain_core::{
 };
 use tokio::sync::{Mutex, broadcast, mpsc, oneshot, watch};
 
-use crate::mempool::{Mempool, MempoolError, PendingTransaction};
+use crate::mempool::{Mempool, MempoolError, MempoolPolicy, PendingTransaction};
 use crate::storage::{PendingWrite, Storage, StorageError};
 use group_commit::{QueuedWrite, Waiter};
 use index::BlockIndex;
@@ -111,15 +111,68 @@ pub enum SubmitBlockError {
     /// Its parent is not known.
     #[error("parent {0} is not known")]
     UnknownParent(BlockHash),
+    /// Unrequested, and its branch has no more work than the tip: not stored.
+    #[error("block {0} was not asked for and does not add work to the best chain")]
+    NotBetter(BlockHash),
     /// Its parent failed validation.
     #[error("parent {0} is invalid")]
     InvalidParent(BlockHash),
+    /// Its time is too far ahead of our clock: not invalid (the sender's
+    /// clock may run ahead of ours), acceptable later.
+    #[error("block time {time} is more than the allowed drift ahead of the local clock")]
+    TooFarInFuture {
+        /// The block's time (ms).
+        time: u64,
+    },
     /// It breaks a rule.
     #[error("invalid block: {0}")]
     Invalid(#[from] BlockError),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+/// How a block reached the node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Asked for: by the sync (along the most-work header chain), or made
+    /// here (the miner, tests).
+    Requested,
+    /// Not asked for (gossip): stored only when its branch has more work
+    /// than the tip, so cheap side branches never reach the disk (as in
+    /// Bitcoin Core, unrequested blocks that do not extend the most-work
+    /// chain are not processed).
+    Unrequested,
+}
+
+/// The checks of a new block against its stored parent (cheap: no body):
+/// not stored yet, parent stored and not invalid, the header rules (height,
+/// time after the median, bits = the ASERT result for the parent, proof of
+/// work), and for an unrequested block more work than the tip. Returns the
+/// block's cumulative work.
+pub(crate) fn check_against_parent(
+    params: &Params,
+    index: &BlockIndex,
+    header: &Header,
+    hash: &BlockHash,
+    arrival: Arrival,
+) -> Result<Work, SubmitBlockError> {
+    if index.contains(hash) {
+        return Err(SubmitBlockError::Duplicate(*hash));
+    }
+    let parent = index
+        .get(&header.prev_hash)
+        .ok_or(SubmitBlockError::UnknownParent(header.prev_hash))?;
+    if parent.invalid {
+        return Err(SubmitBlockError::InvalidParent(header.prev_hash));
+    }
+    let target =
+        check_header(params, header, hash, &parent.as_parent()).map_err(BlockError::Header)?;
+    let chain_work = parent.chain_work.saturating_add(target.work());
+    if arrival == Arrival::Unrequested && chain_work <= index.tip().chain_work {
+        return Err(SubmitBlockError::NotBetter(*hash));
+    }
+    Ok(chain_work)
 }
 
 /// Why a transaction was not accepted.
@@ -198,11 +251,27 @@ pub struct AccountView {
 impl Chain {
     /// Loads the chain from storage and checks it: the block index links up,
     /// the tip is known, the accounts hash to the tip's state root; pending
-    /// transactions are re-validated.
+    /// transactions are re-validated. The mempool holds at most
+    /// `mempool_max` transactions and asks for no minimum relay fee (tests,
+    /// tools); the node opens it with [`Chain::open_with`].
     pub async fn open(
         params: &'static Params,
         storage: Arc<dyn Storage>,
         mempool_max: usize,
+    ) -> Result<Arc<Chain>, OpenError> {
+        let policy = MempoolPolicy {
+            max_transactions: mempool_max,
+            min_relay_fee: 0,
+        };
+        Self::open_with(params, storage, policy).await
+    }
+
+    /// [`Chain::open`] with a mempool that admits what `policy` allows
+    /// (pending transactions that no longer do are dropped).
+    pub async fn open_with(
+        params: &'static Params,
+        storage: Arc<dyn Storage>,
+        policy: MempoolPolicy,
     ) -> Result<Arc<Chain>, OpenError> {
         let genesis = params.genesis_header();
         if storage.tip().await?.is_none() {
@@ -267,7 +336,7 @@ impl Chain {
                 tip.header.state_root
             )));
         }
-        let mut mempool = Mempool::new(mempool_max);
+        let mut mempool = Mempool::with_policy(policy);
         let mut stale = Vec::new();
         let mut pending = storage.load_mempool().await?;
         // Each sender's transactions in nonce order, whatever their times:
@@ -356,26 +425,53 @@ impl Chain {
         block: Block,
         now_ms: u64,
     ) -> Result<BlockOutcome, SubmitBlockError> {
-        let checked = self.check_block(block, now_ms).await?;
-        self.submit_checked_block(checked).await
+        let checked = self.check_block(block, now_ms, Arrival::Requested).await?;
+        self.submit_checked_block(checked, Arrival::Requested).await
     }
 
-    /// The checks of [`Chain::submit_block`] that need no chain state:
-    /// not stored yet, timestamp not too far ahead of `now_ms`, structure,
-    /// signatures (spread over every core, on the blocking pool), merkle
-    /// root and proof of work. Runs without the lock, so a caller with many
-    /// blocks (sync) checks the next one while the last one is connected.
+    /// The checks of [`Chain::submit_block`] before the state, cheapest
+    /// first, so a bad block costs as little as possible: size; not stored
+    /// yet, parent stored and valid, the header rules against the parent
+    /// (proof of work against the bits it calls for), for an unrequested
+    /// block more work than the tip, briefly under the lock (a requested
+    /// block's parent may still be on its way: checked again when it is
+    /// connected); time not too far ahead of `now_ms`; then the
+    /// context-free checks (structure, merkle root, then signatures spread
+    /// over every core on the blocking pool) without the lock, so a caller
+    /// with many blocks (sync) checks the next one while the last one is
+    /// connected.
     pub async fn check_block(
         &self,
         block: Block,
         now_ms: u64,
+        arrival: Arrival,
     ) -> Result<CheckedBlock, SubmitBlockError> {
-        let hash = block.hash();
-        if self.inner.lock().await.index.contains(&hash) {
-            return Err(SubmitBlockError::Duplicate(hash));
+        let size = block.encoded_len();
+        if size > self.params.max_block_size {
+            return Err(BlockError::TooLarge {
+                size,
+                max: self.params.max_block_size,
+            }
+            .into());
         }
-        check_header_time_against_clock(self.params, &block.header, now_ms)
-            .map_err(BlockError::Header)?;
+        let hash = block.hash();
+        let against_parent = {
+            let inner = self.inner.lock().await;
+            check_against_parent(self.params, &inner.index, &block.header, &hash, arrival)
+        };
+        match against_parent {
+            Ok(_) => {}
+            // Asked for along the sync's verified header chain (which checked
+            // the header rules): its parent may be the block being connected
+            // right now, one stage down the connector.
+            Err(SubmitBlockError::UnknownParent(_)) if arrival == Arrival::Requested => {}
+            Err(error) => return Err(error),
+        }
+        check_header_time_against_clock(self.params, &block.header, now_ms).map_err(|_| {
+            SubmitBlockError::TooFarInFuture {
+                time: block.header.time,
+            }
+        })?;
         let params = self.params;
         let checked =
             tokio::task::spawn_blocking(move || verify::check_block_parallel(params, block))
@@ -390,9 +486,10 @@ impl Chain {
     pub async fn submit_checked_block(
         &self,
         checked: CheckedBlock,
+        arrival: Arrival,
     ) -> Result<BlockOutcome, SubmitBlockError> {
         let mut inner = self.inner.lock().await;
-        let outcome = reorg::accept_block(self, &mut inner, checked).await;
+        let outcome = reorg::accept_block(self, &mut inner, checked, arrival).await;
         self.publish(&inner);
         outcome
     }

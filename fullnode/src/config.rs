@@ -37,6 +37,9 @@ pub struct Cli {
     /// Bootstrap peer multiaddr, repeatable.
     #[arg(long, env = "BLOCKCHAIN_BOOTSTRAP", value_delimiter = ',')]
     pub bootstrap: Vec<String>,
+    /// Most inbound peer-to-peer connections from one IP address (default 16).
+    #[arg(long, env = "BLOCKCHAIN_MAX_INBOUND_PER_IP")]
+    pub max_inbound_per_ip: Option<usize>,
     /// Mine continuously from start-up (needs --miner-address).
     #[arg(long, env = "BLOCKCHAIN_MINE")]
     pub mine: bool,
@@ -58,6 +61,9 @@ pub struct Cli {
     /// Most pending transactions kept (default 10000).
     #[arg(long, env = "BLOCKCHAIN_MEMPOOL_MAX")]
     pub mempool_max: Option<usize>,
+    /// Minimum relay fee in units per byte (default 1; 0 = none).
+    #[arg(long, env = "BLOCKCHAIN_MIN_RELAY_FEE")]
+    pub min_relay_fee: Option<u64>,
     /// REST requests per minute per client address (default 1200; 0 = no limit).
     #[arg(long, env = "BLOCKCHAIN_RATE_LIMIT")]
     pub rate_limit: Option<u32>,
@@ -88,12 +94,14 @@ pub struct FileConfig {
     http: Option<String>,
     listen: Option<Vec<String>>,
     bootstrap: Option<Vec<String>>,
+    max_inbound_per_ip: Option<usize>,
     mine: Option<bool>,
     miner_address: Option<String>,
     threads: Option<usize>,
     api_token: Option<String>,
     www: Option<PathBuf>,
     mempool_max: Option<usize>,
+    min_relay_fee: Option<u64>,
     rate_limit: Option<u32>,
     rate_limit_loopback: Option<bool>,
     // Plural in the file: it holds the list that `--admin-address` builds one at a time.
@@ -118,6 +126,8 @@ pub struct Config {
     pub listen: Vec<String>,
     /// P2P bootstrap multiaddrs.
     pub bootstrap: Vec<String>,
+    /// Most inbound P2P connections from one IP address.
+    pub max_inbound_per_ip: usize,
     /// Mine from start-up.
     pub mine: bool,
     /// Coinbase address.
@@ -130,6 +140,9 @@ pub struct Config {
     pub www: PathBuf,
     /// Mempool bound.
     pub mempool_max: usize,
+    /// Minimum relay fee, units per byte: every transaction pays it, and a
+    /// replacement pays it for its own size on top of the fee it replaces.
+    pub min_relay_fee: u64,
     /// Requests per minute per client (0: unlimited).
     pub rate_limit: u32,
     /// Rate-limit loopback clients too.
@@ -232,6 +245,16 @@ impl Config {
         } else {
             file.bootstrap.unwrap_or_default()
         };
+        let max_inbound_per_ip = cli
+            .max_inbound_per_ip
+            .or(file.max_inbound_per_ip)
+            .unwrap_or(crate::p2p::behaviour::DEFAULT_MAX_INBOUND_PER_IP);
+        if max_inbound_per_ip == 0 {
+            return Err(ConfigError::Invalid {
+                option: "max-inbound-per-ip",
+                message: "must be at least 1".into(),
+            });
+        }
         let prefix = network.params().address_prefix;
         let miner_address = cli
             .miner_address
@@ -305,6 +328,7 @@ impl Config {
                 .unwrap_or_else(|| "127.0.0.1:8080".into()),
             listen,
             bootstrap,
+            max_inbound_per_ip,
             mine,
             miner_address,
             threads,
@@ -314,6 +338,10 @@ impl Config {
                 .filter(|token| !token.is_empty()),
             www: cli.www.or(file.www).unwrap_or_else(default_www),
             mempool_max: cli.mempool_max.or(file.mempool_max).unwrap_or(10_000),
+            min_relay_fee: cli
+                .min_relay_fee
+                .or(file.min_relay_fee)
+                .unwrap_or(crate::mempool::DEFAULT_MIN_RELAY_FEE),
             rate_limit: cli.rate_limit.or(file.rate_limit).unwrap_or(1200),
             rate_limit_loopback: cli.rate_limit_loopback
                 || file.rate_limit_loopback.unwrap_or(false),
@@ -342,6 +370,28 @@ mod tests {
         assert!(config.db_url.starts_with("sqlite:"));
         assert_eq!(config.http, "127.0.0.1:8080");
         assert_eq!(config.listen.len(), 4);
+    }
+
+    #[test]
+    fn the_minimum_relay_fee_defaults_to_one_unit_a_byte() {
+        let config = Config::resolve(Cli::default()).expect("defaults are valid");
+        assert_eq!(config.min_relay_fee, 1);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, "min_relay_fee = 5\n").expect("write");
+        let from_file = Config::resolve(Cli {
+            config: Some(path.clone()),
+            ..Cli::default()
+        })
+        .expect("valid");
+        assert_eq!(from_file.min_relay_fee, 5);
+        let none = Config::resolve(Cli {
+            config: Some(path),
+            min_relay_fee: Some(0),
+            ..Cli::default()
+        })
+        .expect("valid");
+        assert_eq!(none.min_relay_fee, 0);
     }
 
     #[test]
@@ -414,7 +464,10 @@ mod tests {
                     format!("{key} = []\n")
                 }
                 "mine" | "rate_limit_loopback" => format!("{key} = false\n"),
-                "threads" | "mempool_max" | "rate_limit" | "jwt_ttl" => format!("{key} = 1\n"),
+                "threads" | "mempool_max" | "min_relay_fee" | "max_inbound_per_ip"
+                | "rate_limit" | "jwt_ttl" => {
+                    format!("{key} = 1\n")
+                }
                 "network" => "network = \"regtest\"\n".to_string(),
                 _ => format!("{key} = \"x\"\n"),
             })

@@ -1,6 +1,8 @@
 //! Pending transactions: validated on entry against the state plus the
 //! sender's earlier pending transactions, deduplicated, ordered by fee,
-//! bounded (lowest fee evicted), replace-by-fee for the same sender and nonce.
+//! bounded (lowest fee evicted), paying at least the minimum relay fee per
+//! byte, replace-by-fee for the same sender and nonce (the replacement pays
+//! for its own bytes on top of the fee it replaces).
 //!
 //! Signatures are checked before a transaction gets here (outside the chain
 //! lock); the mempool checks what depends on the state.
@@ -22,9 +24,13 @@ pub enum MempoolError {
     /// The nonce skips ahead of the sender's sequence.
     #[error("nonce {got} leaves a gap; the next nonce is {expected}")]
     NonceGap { expected: u64, got: u64 },
-    /// A replacement must pay a higher fee than the one it replaces.
-    #[error("a replacement for nonce {nonce} must pay more than {fee} units")]
-    ReplacementUnderpriced { nonce: u64, fee: u64 },
+    /// A replacement must pay the fee it replaces plus the minimum relay
+    /// fee for its own size (at least one unit more).
+    #[error("a replacement for nonce {nonce} must pay at least {minimum} units")]
+    ReplacementUnderpriced { nonce: u64, minimum: u64 },
+    /// The fee is under the minimum relay fee for the transaction's size.
+    #[error("the fee {fee} is under the minimum relay fee of {minimum} units for {size} bytes")]
+    FeeTooLow { fee: u64, minimum: u64, size: usize },
     /// Balance minus pending spends is not enough.
     #[error("insufficient funds: available {available} units, needed {needed} units")]
     InsufficientFunds { available: u64, needed: u64 },
@@ -56,6 +62,28 @@ pub struct Admission {
     pub removed: Vec<Txid>,
 }
 
+/// What the pool admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MempoolPolicy {
+    /// Most pending transactions; beyond it the lowest fee is evicted.
+    pub max_transactions: usize,
+    /// Units per encoded byte: the least fee of every transaction, and the
+    /// least a replacement adds to the fee it replaces (per byte of itself,
+    /// as Bitcoin Core's incremental relay fee).
+    pub min_relay_fee: u64,
+}
+
+/// The node's default minimum relay fee: one unit a byte (870 units for a
+/// payment, 0.0000087 coin).
+pub const DEFAULT_MIN_RELAY_FEE: u64 = 1;
+
+impl MempoolPolicy {
+    /// The least fee of a `size`-byte transaction.
+    pub fn min_fee(&self, size: usize) -> u64 {
+        self.min_relay_fee.saturating_mul(size as u64)
+    }
+}
+
 /// The pool.
 #[derive(Debug, Clone)]
 pub struct Mempool {
@@ -64,19 +92,32 @@ pub struct Mempool {
     by_sender: HashMap<Address, BTreeMap<u64, Txid>>,
     /// (fee, Reverse order of arrival via txid tie-break) for eviction and listing.
     by_fee: BTreeSet<(u64, Txid)>,
-    max_size: usize,
+    policy: MempoolPolicy,
     /// Sum of encoded sizes, kept as entries come and go.
     bytes: usize,
 }
 
 impl Mempool {
-    /// An empty pool holding at most `max_size` transactions.
+    /// An empty pool holding at most `max_size` transactions, with no
+    /// minimum relay fee (a replacement still pays more than the fee it
+    /// replaces).
     pub fn new(max_size: usize) -> Self {
+        Self::with_policy(MempoolPolicy {
+            max_transactions: max_size,
+            min_relay_fee: 0,
+        })
+    }
+
+    /// An empty pool admitting what `policy` allows.
+    pub fn with_policy(policy: MempoolPolicy) -> Self {
         Self {
             entries: HashMap::new(),
             by_sender: HashMap::new(),
             by_fee: BTreeSet::new(),
-            max_size: max_size.max(1),
+            policy: MempoolPolicy {
+                max_transactions: policy.max_transactions.max(1),
+                ..policy
+            },
             bytes: 0,
         }
     }
@@ -151,6 +192,15 @@ impl Mempool {
         if self.entries.contains_key(txid) {
             return Err(MempoolError::AlreadyKnown(*txid));
         }
+        let size = transaction.encoded_len();
+        let minimum = self.policy.min_fee(size);
+        if transaction.fee.0 < minimum {
+            return Err(MempoolError::FeeTooLow {
+                fee: transaction.fee.0,
+                minimum,
+                size,
+            });
+        }
         let account = state.get(&sender).unwrap_or_default();
         let next = self.next_nonce(state, &sender);
         let nonce = transaction.nonce;
@@ -169,12 +219,12 @@ impl Mempool {
         }
         let replaced = (nonce < next).then(|| self.by_sender[&sender][&nonce]);
         if let Some(old) = replaced {
+            // The replacement pays for its own relay on top of what it
+            // replaces: replacing costs at least that each time.
             let old_fee = self.entries[&old].transaction.fee.0;
-            if transaction.fee.0 <= old_fee {
-                return Err(MempoolError::ReplacementUnderpriced {
-                    nonce,
-                    fee: old_fee,
-                });
+            let minimum = old_fee.saturating_add(minimum.max(1));
+            if transaction.fee.0 < minimum {
+                return Err(MempoolError::ReplacementUnderpriced { nonce, minimum });
             }
         }
         let needed = u128::from(transaction.amount.0) + u128::from(transaction.fee.0);
@@ -195,7 +245,7 @@ impl Mempool {
                     .range(nonce + 1..)
                     .map(|(_, txid)| *txid),
             );
-        } else if self.entries.len() >= self.max_size {
+        } else if self.entries.len() >= self.policy.max_transactions {
             let &(lowest, victim) = self.by_fee.iter().next().expect("a full pool is not empty");
             if transaction.fee.0 <= lowest {
                 return Err(MempoolError::Full {

@@ -10,6 +10,7 @@ use crate::api::{AppState, app};
 use crate::auth::AdminAuth;
 use crate::chain::Chain;
 use crate::config::Config;
+use crate::mempool::MempoolPolicy;
 use crate::metrics::Metrics;
 use crate::mining::MiningControl;
 use crate::p2p::Network;
@@ -63,7 +64,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
     let metrics = Arc::new(Metrics::default());
     let storage = storage::open(&config.db_url).await?;
     let storage = Arc::new(storage::TimedStorage::new(storage, Arc::clone(&metrics)));
-    let chain = Chain::open(config.params(), storage, config.mempool_max).await?;
+    let policy = MempoolPolicy {
+        max_transactions: config.mempool_max,
+        min_relay_fee: config.min_relay_fee,
+    };
+    let chain = Chain::open_with(config.params(), storage, policy).await?;
     metrics.count_chain_events(&chain);
     let mining = MiningControl::spawn(Arc::clone(&chain), config.threads, config.miner_address);
     if config.mine {

@@ -9,24 +9,37 @@
 //! same [`Chain`] as everything else.
 //!
 //! - [`identity`]: the persisted peer id key and WebRTC certificate;
+//! - [`addresses`]: address scopes and network groups, which advertised
+//!   addresses are kept;
+//! - [`inbound`]: inbound connections capped per address and group;
+//! - [`outbound`]: outbound slots, and the peers dialled again when they drop;
 //! - [`behaviour`]: the composed behaviour and the protocol names;
 //! - [`codec`]: the sync protocol's wire codec;
 //! - [`peers`]: scores and bans;
 //! - [`orphans`]: gossiped transactions waiting for their sender's previous nonce;
 //! - [`recent`]: gossip lately received, not to be published again;
+//! - [`upload`]: what the node may send each peer in answers;
+//! - [`rejects`]: gossiped transactions lately refused, not checked again;
+//! - [`verify_queue`]: gossiped transactions waiting for a worker, per peer;
 //! - [`workers`]: tasks that call into the chain (connect blocks, submit
 //!   transactions, answer requests, publish what the chain accepted).
 //!
 //! Headers-first sync is the core's state machine,
 //! [`blockchain_core::sync::SyncManager`], keyed by [`PeerId`].
 
+mod addresses;
 pub mod behaviour;
 pub mod event_loop;
 pub mod identity;
+mod inbound;
 mod orphans;
+mod outbound;
 pub mod peers;
 mod recent;
+mod rejects;
 mod swarm;
+mod upload;
+mod verify_queue;
 mod workers;
 
 use std::sync::Arc;
@@ -108,7 +121,8 @@ impl Network {
         let certificate = identity::load_or_create_certificate(&config.data_dir)?;
         let peer_id = keypair.public().to_peer_id();
         let names = behaviour::ProtocolNames::for_network(chain.params().name)?;
-        let mut swarm = swarm::build(keypair, certificate, &names).await?;
+        let caps = behaviour::InboundCaps::per_ip(config.max_inbound_per_ip);
+        let mut swarm = swarm::build(keypair, certificate, &names, caps).await?;
         let mut listeners = Vec::new();
         for addr in &config.listen {
             let addr: Multiaddr = addr

@@ -57,7 +57,8 @@ fn next_payment(
         key,
         to,
         Amount(amount),
-        Amount(rng.random_range(0..100)),
+        // Over the default minimum relay fee (1 unit a byte: 870 for a payment).
+        Amount(rng.random_range(1_000..1_100)),
         nonce,
         1,
         rng,

@@ -1,6 +1,12 @@
 //! Misbehaving peers with a real node process: liars speaking the sync and
 //! gossip protocols (support/evil_peer.rs) are banned, and the node still
-//! syncs the honest chain.
+//! syncs the honest chain; honest peers that look odd (a clock ahead of
+//! the node's) are not.
+
+mod amplification;
+mod clock_skew;
+mod eclipse;
+mod floods;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,18 +26,18 @@ use crate::support::{data, vector_address};
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Waits until `done` holds, or fails with `what` and the nodes' logs.
-fn wait_until(what: &str, nodes: &[&NodeProcess], done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, nodes: &[&NodeProcess], done: impl FnMut() -> bool) {
     crate::p2p::wait_until(what, TIMEOUT, nodes, done);
 }
 
 /// An honest node with `count` blocks mined.
-fn honest_node(dir: &Path, count: u32) -> NodeProcess {
+pub(crate) fn honest_node(dir: &Path, count: u32) -> NodeProcess {
     let node = node_with(dir, &[]);
     node.mine(&vector_address(1), count);
     node
 }
 
-fn peer_id(node: &NodeProcess) -> PeerId {
+pub(crate) fn peer_id(node: &NodeProcess) -> PeerId {
     node.status()["peer_id"]
         .as_str()
         .expect("peer id")
@@ -40,7 +46,7 @@ fn peer_id(node: &NodeProcess) -> PeerId {
 }
 
 /// The reason `node` logged for banning `peer`, if it did.
-fn ban_reason(node: &NodeProcess, peer: &PeerId) -> Option<String> {
+pub(crate) fn ban_reason(node: &NodeProcess, peer: &PeerId) -> Option<String> {
     let peer_field = format!("peer={peer}");
     node.log_text()
         .lines()
@@ -54,7 +60,7 @@ fn ban_reason(node: &NodeProcess, peer: &PeerId) -> Option<String> {
 }
 
 /// `node`'s best-chain headers from height 1.
-fn headers(node: &NodeProcess, count: u64) -> Vec<Header> {
+pub(crate) fn headers(node: &NodeProcess, count: u64) -> Vec<Header> {
     let answer = get(node.addr, &format!("/api/v1/headers?from=1&count={count}"));
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     answer.body["headers"]
@@ -172,7 +178,7 @@ fn forged_bodies_of_honest_blocks_do_not_stall_the_sync() {
 }
 
 /// One of the REST test vectors (signed by Python) as a core transaction.
-fn vector_transaction(json: &serde_json::Value) -> Transaction {
+pub(crate) fn vector_transaction(json: &serde_json::Value) -> Transaction {
     let text = |field: &str| json[field].as_str().expect(field).to_owned();
     let number = |field: &str| json[field].as_u64().expect(field);
     Transaction {
@@ -193,7 +199,10 @@ fn vector_transaction(json: &serde_json::Value) -> Transaction {
 #[test]
 fn transactions_gossiped_out_of_order_are_all_accepted() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let node = node_with(&dir.path().join("node"), &[]);
+    let node = node_with(
+        &dir.path().join("node"),
+        &crate::p2p::NO_MIN_RELAY_FEE.map(str::to_owned),
+    );
     let vectors = data("tests/data/rest_transactions.json");
     let vectors = vectors["transactions"]["regtest"].as_array().expect("txs");
     // Fund their sender.

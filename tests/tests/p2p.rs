@@ -44,7 +44,17 @@ pub(crate) fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
 }
 
 fn bootstrap(node: &NodeProcess) -> Vec<String> {
-    vec!["--bootstrap".into(), node.listen_addr("/tcp/")]
+    let mut args = vec!["--bootstrap".into(), node.listen_addr("/tcp/")];
+    args.extend(NO_MIN_RELAY_FEE.map(str::to_owned));
+    args
+}
+
+/// The REST vectors pay fees of 1000, 5000 and 0 units: nodes relaying and
+/// mining them ask for no minimum relay fee.
+pub(crate) const NO_MIN_RELAY_FEE: [&str; 2] = ["--min-relay-fee", "0"];
+
+fn no_min_relay_fee() -> Vec<String> {
+    NO_MIN_RELAY_FEE.map(str::to_owned).to_vec()
 }
 
 pub(crate) fn tip(node: &NodeProcess) -> (u64, String) {
@@ -58,7 +68,7 @@ pub(crate) fn tip(node: &NodeProcess) -> (u64, String) {
 #[test]
 fn nodes_find_each_other_and_gossip_blocks_and_transactions() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let a = node_with(&dir.path().join("a"), &[]);
+    let a = node_with(&dir.path().join("a"), &no_min_relay_fee());
     let b = node_with(&dir.path().join("b"), &bootstrap(&a));
     let c = node_with(&dir.path().join("c"), &bootstrap(&a));
     let b_id = b.status()["peer_id"].as_str().expect("peer id").to_owned();
@@ -155,12 +165,12 @@ fn partitioned_nodes_agree_on_the_most_work_chain_when_reconnected() {
     let dir = tempfile::tempdir().expect("temp dir");
     let sender = vector_address(0);
     // A shared history: the sender's coins, mined before the partition.
-    let a = node_with(&dir.path().join("a"), &[]);
+    let a = node_with(&dir.path().join("a"), &no_min_relay_fee());
     a.mine(&sender, 1);
     assert_eq!(a.terminate(), Some(0));
     clone_chain(&dir.path().join("a"), &dir.path().join("b"));
-    let a = node_with(&dir.path().join("a"), &[]);
-    let b = node_with(&dir.path().join("b"), &[]);
+    let a = node_with(&dir.path().join("a"), &no_min_relay_fee());
+    let b = node_with(&dir.path().join("b"), &no_min_relay_fee());
     assert_eq!(tip(&b), tip(&a), "B starts from A's chain");
     let c = node_with(&dir.path().join("c"), &bootstrap(&a));
     wait_until(

@@ -19,7 +19,11 @@ fn balance(node: &NodeProcess, address: &str) -> u64 {
     answer.body["balance"].as_u64().expect("balance")
 }
 
-fn python_signed_transactions_flow(options: NodeOptions) {
+fn python_signed_transactions_flow(mut options: NodeOptions) {
+    // The vectors pay fees of 1000, 5000 and 0 units: no minimum relay fee.
+    options
+        .extra
+        .extend(["--min-relay-fee".to_owned(), "0".to_owned()]);
     let vectors = data("tests/data/rest_transactions.json");
     let sender = vectors["sender_address"]["regtest"]
         .as_str()

@@ -91,14 +91,14 @@ fn headers_then_blocks_from_several_peers_in_height_order() {
             .collect();
         sync.on_blocks(peer, hashes, blocks).expect("asked for");
     }
-    assert!(sync.ready_to_connect().is_empty());
+    assert!(sync.ready_to_connect(usize::MAX).is_empty());
     let (peer, _, hashes) = first;
     let blocks = hashes
         .iter()
         .map(|hash| block(*headers.iter().find(|h| h.hash() == *hash).expect("known")))
         .collect();
     sync.on_blocks(&peer, &hashes, blocks).expect("asked for");
-    let ready = sync.ready_to_connect();
+    let ready = sync.ready_to_connect(usize::MAX);
     let heights: Vec<u64> = ready.iter().map(|(block, _)| block.header.height).collect();
     assert_eq!(heights, (1..=40).collect::<Vec<_>>());
 }
@@ -224,7 +224,7 @@ fn an_invalid_block_stops_downloads_on_its_branch() {
     let (_, _, hashes) = sync.block_requests().remove(0);
     let blocks = headers.iter().map(|h| block(*h)).collect();
     sync.on_blocks(&peer, &hashes, blocks).expect("asked");
-    let ready = sync.ready_to_connect();
+    let ready = sync.ready_to_connect(usize::MAX);
     assert_eq!(ready.len(), 3);
     sync.on_connected(&headers[0].hash(), Connected::Invalid);
     assert!(
@@ -244,7 +244,7 @@ fn a_block_that_was_not_stored_is_fetched_again() {
     let (_, _, hashes) = sync.block_requests().remove(0);
     let blocks = headers.iter().map(|h| block(*h)).collect();
     sync.on_blocks(&peer, &hashes, blocks).expect("asked");
-    assert_eq!(sync.ready_to_connect().len(), 3);
+    assert_eq!(sync.ready_to_connect(usize::MAX).len(), 3);
     sync.on_connected(&headers[0].hash(), Connected::NotStored);
     sync.on_connected(&headers[1].hash(), Connected::Stored);
     sync.on_connected(&headers[2].hash(), Connected::Stored);
@@ -264,7 +264,7 @@ fn a_block_refused_once_is_asked_again_after_the_headers_are_rebuilt() {
     let (_, _, hashes) = sync.block_requests().remove(0);
     let forged = headers.iter().map(|h| block(*h)).collect();
     sync.on_blocks(&forger, &hashes, forged).expect("asked");
-    for (block, _) in sync.ready_to_connect() {
+    for (block, _) in sync.ready_to_connect(usize::MAX) {
         sync.on_connected(&block.hash(), Connected::Invalid);
     }
     // The forger is banned; the header chain is rebuilt from the chain owner.
@@ -357,4 +357,149 @@ fn blocks_are_asked_only_of_peers_whose_branch_holds_them() {
         asked, long_hashes,
         "every block of the best branch is asked"
     );
+}
+
+/// Devnet allows 60 s of clock drift: a peer whose clock runs 59 s ahead is
+/// fine, and one 5 minutes ahead is not at fault either. Its headers past
+/// our clock wait, and it is asked again once they are due.
+#[test]
+fn headers_too_far_ahead_of_the_clock_cost_nothing_and_are_asked_again_when_due() {
+    let mut sync = manager();
+    let peer: Peer = 1;
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let mut headers = headers_after(&REGTEST.genesis_header(), 3, 9);
+    let now = headers[2].time;
+    let drift = REGTEST.max_future_drift_ms;
+    // The third header is five minutes past the drift allowed.
+    let ahead = headers_after(&headers[1], 1, 9)
+        .into_iter()
+        .map(|mut header| {
+            header.time = now + drift + 300_000;
+            while check_proof_of_work(&REGTEST, &header.hash(), header.bits).is_err() {
+                header.nonce += 1;
+            }
+            header
+        })
+        .collect::<Vec<_>>();
+    headers[2] = ahead[0];
+    assert_eq!(sync.on_headers(&peer, &headers, now), Ok(false));
+    assert_eq!(sync.header_height(), 2, "the headers before it are kept");
+    assert!(sync.headers_due(now).is_empty());
+    assert!(sync.headers_due(now + 299_999).is_empty());
+    assert_eq!(sync.headers_due(now + 300_000), vec![peer]);
+    assert!(sync.headers_due(now + 300_000).is_empty(), "due once");
+    assert!(sync.headers_request(&peer).is_some());
+    assert_eq!(sync.on_headers(&peer, &headers, now + 300_000), Ok(false));
+    assert_eq!(sync.header_height(), 3, "accepted once due");
+
+    // A gossiped block too far ahead: the same retry.
+    sync.headers_ahead_of_clock(&peer, now + drift + 5_000);
+    assert_eq!(sync.headers_due(now + 5_000), vec![peer]);
+}
+
+/// A gossiped block is judged by its header first: an unknown parent, wrong
+/// bits or a failed proof of work cost nothing more than a hash.
+#[test]
+fn unrequested_blocks_are_judged_by_their_header_against_a_known_parent() {
+    let mut sync = manager();
+    let peer: Peer = 1;
+    sync.add_peer(peer);
+    let headers = headers_after(&REGTEST.genesis_header(), 2, 4);
+    sync.on_headers(&peer, &headers[..1], NOW).expect("valid");
+
+    assert_eq!(
+        sync.check_unrequested(&peer, &headers[1], NOW),
+        Unrequested::Check
+    );
+    let orphan = headers_after(&headers[1], 1, 4)[0];
+    assert_eq!(
+        sync.check_unrequested(&peer, &orphan, NOW),
+        Unrequested::UnknownParent
+    );
+    let mut wrong_bits = headers[1];
+    wrong_bits.bits = crate::pow::CompactBits(0x1e00_8000);
+    assert!(matches!(
+        sync.check_unrequested(&peer, &wrong_bits, NOW),
+        Unrequested::Invalid(HeaderError::WrongBits { .. })
+    ));
+    let mut no_work = headers[1];
+    while check_proof_of_work(&REGTEST, &no_work.hash(), no_work.bits).is_ok() {
+        no_work.nonce += 1;
+    }
+    assert!(matches!(
+        sync.check_unrequested(&peer, &no_work, NOW),
+        Unrequested::Invalid(HeaderError::InsufficientProofOfWork { .. })
+    ));
+    let early = headers[1].time - REGTEST.max_future_drift_ms - 1;
+    assert_eq!(
+        sync.check_unrequested(&peer, &headers[1], early),
+        Unrequested::TooFarInFuture
+    );
+    assert_eq!(sync.headers_due(early + 1), vec![peer]);
+}
+
+/// Downloaded blocks go to the connector only as far as its room allows.
+#[test]
+fn blocks_are_handed_on_within_the_connector_room() {
+    let mut sync = manager();
+    let peer: Peer = 1;
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let headers = headers_after(&REGTEST.genesis_header(), 3, 5);
+    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    let (_, _, hashes) = sync.block_requests().pop().expect("a request");
+    let blocks: Vec<Block> = headers.iter().map(|header| block(*header)).collect();
+    let size = blocks[0].encoded_len();
+    sync.on_blocks(&peer, &hashes, blocks).expect("asked for");
+    assert!(sync.ready_to_connect(size - 1).is_empty());
+    assert_eq!(sync.ready_to_connect(2 * size).len(), 2);
+    assert_eq!(sync.ready_to_connect(usize::MAX).len(), 1);
+}
+
+/// A gossiped block whose branch has no more work than the chain owner's
+/// tip is not worth its body: only one that adds work is checked.
+#[test]
+fn unrequested_blocks_that_add_no_work_are_not_processed() {
+    let genesis = REGTEST.genesis_header();
+    let main = headers_after(&genesis, 3, 6);
+    let mut headers = HeaderChain::new(&REGTEST);
+    headers.accept_headers(&main, NOW).expect("valid");
+    let tip = (main[2].hash(), 3);
+    let mut sync: SyncManager<Peer> = SyncManager::new(headers, tip);
+    let peer: Peer = 1;
+    sync.add_peer(peer);
+    // Siblings at every height up to the tip: a side branch, not processed.
+    for parent in [&genesis, &main[0], &main[1]] {
+        let side = headers_after(parent, 1, 7)[0];
+        assert_eq!(
+            sync.check_unrequested(&peer, &side, NOW),
+            Unrequested::NotBetter
+        );
+    }
+    let next = headers_after(&main[2], 1, 7)[0];
+    assert_eq!(
+        sync.check_unrequested(&peer, &next, NOW),
+        Unrequested::Check
+    );
+}
+
+/// Headers off the best chain are counted, so the caller can drop them
+/// before they grow memory without bound.
+#[test]
+fn fork_headers_are_counted() {
+    let mut sync = manager();
+    let peer: Peer = 1;
+    sync.add_peer(peer);
+    let genesis = REGTEST.genesis_header();
+    let main = headers_after(&genesis, 20, 8);
+    sync.on_headers(&peer, &main, NOW).expect("valid");
+    assert_eq!(sync.fork_headers(), 0, "the best chain is no fork");
+    let fork = headers_after(&main[4], 6, 9);
+    sync.on_headers(&peer, &fork, NOW).expect("valid");
+    assert_eq!(sync.fork_headers(), 6);
+    sync.add_known_header(&headers_after(&main[9], 1, 9)[0], NOW);
+    assert_eq!(sync.fork_headers(), 7);
+    sync.reset_headers(HeaderChain::new(&REGTEST), (genesis.hash(), 0));
+    assert_eq!(sync.fork_headers(), 0);
 }

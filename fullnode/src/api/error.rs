@@ -157,6 +157,11 @@ impl From<SubmitTxError> for ApiError {
                     MempoolError::ReplacementUnderpriced { .. } => {
                         (StatusCode::CONFLICT, "REPLACEMENT_UNDERPRICED", "fee")
                     }
+                    MempoolError::FeeTooLow { .. } => (
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "TRANSACTION_VALIDATION_FAILED",
+                        "fee",
+                    ),
                     MempoolError::NonceTooLow { .. } | MempoolError::NonceGap { .. } => (
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "TRANSACTION_VALIDATION_FAILED",

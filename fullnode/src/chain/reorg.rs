@@ -4,12 +4,11 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use blockchain_core::header::check_header;
 use blockchain_core::state::{StateTree, undo_block};
 use blockchain_core::validation::{BlockError, CheckedBlock, connect_block};
 use blockchain_core::{Address, BlockHash, Transaction, Txid};
 
-use super::{BlockOutcome, Chain, ChainEvent, ChainState, SubmitBlockError};
+use super::{Arrival, BlockOutcome, Chain, ChainEvent, ChainState, SubmitBlockError};
 use crate::mempool::Mempool;
 use crate::storage::{ChainUpdate, ConnectedBlock, StorageError};
 
@@ -21,22 +20,12 @@ pub(super) async fn accept_block(
     chain: &Chain,
     inner: &mut ChainState,
     checked: CheckedBlock,
+    arrival: Arrival,
 ) -> Result<BlockOutcome, SubmitBlockError> {
     let hash = checked.hash();
     let header = checked.block().header;
-    if inner.index.contains(&hash) {
-        return Err(SubmitBlockError::Duplicate(hash));
-    }
-    let parent = inner
-        .index
-        .get(&header.prev_hash)
-        .ok_or(SubmitBlockError::UnknownParent(header.prev_hash))?;
-    if parent.invalid {
-        return Err(SubmitBlockError::InvalidParent(header.prev_hash));
-    }
-    let target = check_header(chain.params, &header, &hash, &parent.as_parent())
-        .map_err(BlockError::Header)?;
-    let chain_work = parent.chain_work.saturating_add(target.work());
+    let chain_work =
+        super::check_against_parent(chain.params, &inner.index, &header, &hash, arrival)?;
     chain
         .storage
         .store_block(checked.block(), chain_work)

@@ -2,6 +2,8 @@
 //! (docs/PROTOCOL.md, "Sync protocol"), read under the chain lock so every
 //! answer is one consistent view of the best chain.
 
+use std::collections::HashSet;
+
 use blockchain_core::merkle::MerkleProof;
 use blockchain_core::sync_message::{MAX_BLOCKS, MAX_HEADERS, TransactionProof};
 use blockchain_core::{Block, BlockHash, Header, Txid};
@@ -35,13 +37,46 @@ impl Chain {
         self.inner.lock().await.index.contains(hash)
     }
 
-    /// Stored blocks among `hashes` (at most [`MAX_BLOCKS`]), in that order.
-    pub async fn blocks_by_hash(&self, hashes: &[BlockHash]) -> Result<Vec<Block>, StorageError> {
+    /// The best-chain blocks among `hashes` (valid: side-branch and
+    /// invalid blocks are never served), each once, in the order asked, the
+    /// first [`MAX_BLOCKS`] hashes at most, while their encodings fit in
+    /// `max_bytes` in all: a small request cannot make a large answer.
+    pub async fn best_chain_blocks(
+        &self,
+        hashes: &[BlockHash],
+        max_bytes: usize,
+    ) -> Result<Vec<Block>, StorageError> {
+        let wanted: Vec<BlockHash> = {
+            let inner = self.inner.lock().await;
+            let index = &inner.index;
+            let mut seen = HashSet::new();
+            hashes
+                .iter()
+                .take(MAX_BLOCKS)
+                .filter(|hash| seen.insert(**hash))
+                .filter(|hash| {
+                    index
+                        .get(hash)
+                        .is_some_and(|entry| index.hash_at(entry.header.height) == Some(**hash))
+                })
+                .copied()
+                .collect()
+        };
         let mut blocks = Vec::new();
-        for hash in hashes.iter().take(MAX_BLOCKS) {
-            if let Some(stored) = self.storage.block_by_hash(hash).await? {
-                blocks.push(stored.block);
+        let mut bytes = 0usize;
+        for hash in &wanted {
+            let Some(stored) = self.storage.block_by_hash(hash).await? else {
+                continue;
+            };
+            // Read after the lock: skip what a reorg took off the best chain since.
+            if !stored.on_main {
+                continue;
             }
+            bytes += stored.block.encoded_len();
+            if bytes > max_bytes {
+                break;
+            }
+            blocks.push(stored.block);
         }
         Ok(blocks)
     }

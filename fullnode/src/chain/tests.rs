@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use blockchain_core::state::{StateTree, apply_transactions};
 use blockchain_core::{Address, Block, BlockHash, CompactBits, Params, Target};
 
-use super::{Chain, block_template};
+use super::{Arrival, BlockOutcome, Chain, SubmitBlockError, block_template};
 use crate::mempool::Mempool;
 use crate::storage;
 use crate::test_support::TestDatabase;
@@ -153,4 +153,187 @@ async fn anchors_across_restarts(database: TestDatabase) {
     let three = mine_on(&again, &two.hash(), &mut state, two_time + spacing).await;
     assert_eq!(three.header.bits, doubled);
     assert_eq!(again.status().hash, side_three.hash());
+}
+
+/// Mines a block at `time` on the known block `parent`, whose account state
+/// is `state`, without submitting it.
+async fn mine_unsubmitted(
+    chain: &Chain,
+    parent: &BlockHash,
+    state: &mut StateTree,
+    time: u64,
+) -> Block {
+    let entry = chain
+        .inner
+        .lock()
+        .await
+        .index
+        .get(parent)
+        .expect("a known parent")
+        .clone();
+    let template = block_template(
+        chain.params,
+        &entry,
+        state,
+        &Mempool::new(MEMPOOL_MAX),
+        MINER,
+        time,
+    );
+    crate::miner::search(&template, 0, 1, &AtomicU64::new(0), || true)
+        .expect("a search without a stop finds a block")
+}
+
+/// Devnet allows 60 s of drift: a block five minutes ahead of our clock is
+/// not invalid (its miner's clock runs ahead), only not acceptable yet.
+#[tokio::test]
+async fn a_block_too_far_in_the_future_is_not_invalid() {
+    let database = TestDatabase::sqlite();
+    let params = easy_devnet();
+    let chain = open_chain(params, &database).await;
+    let now = params.genesis_time_ms + DAY_MS;
+    let time = now + 5 * 60_000;
+    let block = mine_unsubmitted(&chain, &params.genesis_hash(), &mut StateTree::new(), time).await;
+    match chain
+        .check_block(block.clone(), now, super::Arrival::Requested)
+        .await
+    {
+        Err(SubmitBlockError::TooFarInFuture { time: refused }) => {
+            assert_eq!(refused, time)
+        }
+        other => panic!("{other:?}"),
+    }
+    let ahead_59_s = mine_unsubmitted(
+        &chain,
+        &params.genesis_hash(),
+        &mut StateTree::new(),
+        now + 59_000,
+    )
+    .await;
+    assert!(
+        chain
+            .check_block(ahead_59_s, now, super::Arrival::Requested)
+            .await
+            .is_ok()
+    );
+    chain
+        .submit_block(block, time - params.max_future_drift_ms)
+        .await
+        .expect("valid once it is due");
+}
+
+/// A block nobody asked for is stored only when its branch has more work
+/// than the tip: a cheap side branch never reaches the database. The sync
+/// asks only along the most-work header chain, so what it asks for is stored.
+#[tokio::test]
+async fn unrequested_blocks_are_stored_only_when_they_add_work() {
+    let database = TestDatabase::sqlite();
+    let params = easy_devnet();
+    let chain = open_chain(params, &database).await;
+    let genesis = params.genesis_hash();
+    let time = params.genesis_time_ms + DAY_MS;
+    let mut state = StateTree::new();
+    let one = mine_on(&chain, &genesis, &mut state, time).await;
+
+    let side = mine_unsubmitted(&chain, &genesis, &mut StateTree::new(), time + 1).await;
+    match chain
+        .check_block(side.clone(), time + 1, Arrival::Unrequested)
+        .await
+    {
+        Err(SubmitBlockError::NotBetter(hash)) => assert_eq!(hash, side.hash()),
+        other => panic!("{other:?}"),
+    }
+    assert!(!chain.knows_block(&side.hash()).await);
+    assert_eq!(database_blocks(&chain).await, 2, "genesis and block 1 only");
+
+    let checked = chain
+        .check_block(side.clone(), time + 1, Arrival::Requested)
+        .await
+        .expect("valid");
+    assert_eq!(
+        chain
+            .submit_checked_block(checked, Arrival::Requested)
+            .await
+            .expect("stored"),
+        BlockOutcome::SideBranch
+    );
+
+    let two = mine_unsubmitted(&chain, &one.hash(), &mut state, time + 2).await;
+    let checked = chain
+        .check_block(two.clone(), time + 2, Arrival::Unrequested)
+        .await
+        .expect("adds work");
+    assert_eq!(
+        chain
+            .submit_checked_block(checked, Arrival::Unrequested)
+            .await
+            .expect("stored"),
+        BlockOutcome::NewTip
+    );
+    assert_eq!(chain.status().hash, two.hash());
+}
+
+/// Blocks in the block index (what storage loaded plus what was stored since).
+async fn database_blocks(chain: &Chain) -> usize {
+    chain
+        .storage()
+        .load_block_index()
+        .await
+        .expect("the index loads")
+        .len()
+}
+
+/// A GetBlocks answer holds best-chain blocks only (never a stored side or
+/// invalid block), each once, within a byte budget: a 517-byte request for
+/// one 1 MB block sixteen times no longer makes a 16 MB answer.
+#[tokio::test]
+async fn blocks_are_served_from_the_best_chain_once_each_within_a_budget() {
+    let database = TestDatabase::sqlite();
+    let params = easy_devnet();
+    let chain = open_chain(params, &database).await;
+    let genesis = params.genesis_hash();
+    let time = params.genesis_time_ms + DAY_MS;
+    let mut state = StateTree::new();
+    let one = mine_on(&chain, &genesis, &mut state, time).await;
+    let two = mine_on(&chain, &one.hash(), &mut state, time + 1).await;
+    let side = mine_on(&chain, &genesis, &mut StateTree::new(), time + 2).await;
+    assert_eq!(chain.status().hash, two.hash());
+
+    let unknown = BlockHash([9; 32]);
+    let asked = [
+        one.hash(),
+        one.hash(),
+        side.hash(),
+        unknown,
+        two.hash(),
+        one.hash(),
+    ];
+    let served = chain
+        .best_chain_blocks(&asked, usize::MAX)
+        .await
+        .expect("storage");
+    assert_eq!(served, vec![one.clone(), two.clone()]);
+    let sixteen = [one.hash(); 16];
+    assert_eq!(
+        chain
+            .best_chain_blocks(&sixteen, usize::MAX)
+            .await
+            .expect("storage"),
+        vec![one.clone()]
+    );
+    let budget = one.encoded_len() + two.encoded_len() - 1;
+    assert_eq!(
+        chain
+            .best_chain_blocks(&asked, budget)
+            .await
+            .expect("storage"),
+        vec![one.clone()],
+        "within the budget"
+    );
+    assert!(
+        chain
+            .best_chain_blocks(&asked, 0)
+            .await
+            .expect("storage")
+            .is_empty()
+    );
 }

@@ -87,6 +87,8 @@ mod tests {
             }
             block.transactions.push(transaction);
         }
+        // Signatures are not part of the txids: the root holds either way.
+        block.header.merkle_root = block.compute_merkle_root();
         let target = block.header.bits.to_target().expect("canonical");
         while !target.is_met_by(&block.header.hash().0) {
             block.header.nonce += 1;
@@ -110,9 +112,23 @@ mod tests {
     }
 
     #[test]
-    fn a_good_block_passes_up_to_the_merkle_root() {
+    fn a_good_block_passes() {
         let block = signed_block(40, &[]);
-        // The test block's merkle root is genesis's, so the check stops there, after every signature passed.
+        let hash = block.hash();
+        let checked = check_block_parallel(&REGTEST, block).expect("valid");
+        assert_eq!(checked.hash(), hash);
+    }
+
+    /// A body that is not its header's (a forged body) is refused on its
+    /// merkle root, before any signature is checked.
+    #[test]
+    fn a_body_that_is_not_the_headers_is_refused_before_its_signatures() {
+        let mut block = signed_block(40, &[3]);
+        block.transactions.swap(1, 2);
+        let target = block.header.bits.to_target().expect("canonical");
+        while !target.is_met_by(&block.header.hash().0) {
+            block.header.nonce += 1;
+        }
         assert!(matches!(
             check_block_parallel(&REGTEST, block),
             Err(BlockError::BadMerkleRoot { .. })

@@ -101,7 +101,10 @@ fn duplicates_are_refused_and_replacement_needs_a_higher_fee() {
     );
     assert_eq!(
         admit(&mut pool, &state, tx(1, 0, 11, 5)),
-        Err(MempoolError::ReplacementUnderpriced { nonce: 0, fee: 5 })
+        Err(MempoolError::ReplacementUnderpriced {
+            nonce: 0,
+            minimum: 6
+        })
     );
     admit(&mut pool, &state, tx(1, 1, 10, 5)).expect("next");
     let admission = admit(&mut pool, &state, tx(1, 0, 10, 6)).expect("replaces");
@@ -189,5 +192,58 @@ fn revalidation_drops_mined_and_unfunded_transactions() {
     let after = state_with(&[(1, 150, 1)]);
     let dropped = pool.revalidate(&after);
     assert_eq!(dropped.len(), 2);
+    assert_eq!(pool.len(), 1);
+}
+
+fn with_min_relay_fee(rate: u64) -> Mempool {
+    Mempool::with_policy(MempoolPolicy {
+        max_transactions: 100,
+        min_relay_fee: rate,
+    })
+}
+
+/// Every transaction pays at least the minimum relay fee for its size.
+#[test]
+fn every_transaction_pays_the_minimum_relay_fee_for_its_size() {
+    let state = state_with(&[(1, 1_000_000, 0)]);
+    let mut pool = with_min_relay_fee(2);
+    let size = tx(1, 0, 10, 0).encoded_len();
+    assert_eq!(
+        admit(&mut pool, &state, tx(1, 0, 10, 2 * size as u64 - 1)),
+        Err(MempoolError::FeeTooLow {
+            fee: 2 * size as u64 - 1,
+            minimum: 2 * size as u64,
+            size
+        })
+    );
+    admit(&mut pool, &state, tx(1, 0, 10, 2 * size as u64)).expect("pays enough");
+}
+
+/// Replacing a transaction for one unit more, again and again, made the
+/// network relay each replacement almost for free. A replacement now pays
+/// the fee it replaces plus the minimum relay fee for its own bytes.
+#[test]
+fn a_replacement_pays_for_its_own_bytes_over_the_fee_it_replaces() {
+    let state = state_with(&[(1, 1_000_000, 0)]);
+    let mut pool = with_min_relay_fee(1);
+    let size = tx(1, 0, 10, 0).encoded_len() as u64;
+    let first = 1_000;
+    admit(&mut pool, &state, tx(1, 0, 10, first)).expect("fits");
+    assert_eq!(
+        admit(&mut pool, &state, tx(1, 0, 11, first + 1)),
+        Err(MempoolError::ReplacementUnderpriced {
+            nonce: 0,
+            minimum: first + size
+        }),
+        "one unit more is not enough"
+    );
+    assert_eq!(
+        admit(&mut pool, &state, tx(1, 0, 11, first + size - 1)).map(drop),
+        Err(MempoolError::ReplacementUnderpriced {
+            nonce: 0,
+            minimum: first + size
+        })
+    );
+    admit(&mut pool, &state, tx(1, 0, 11, first + size)).expect("replaces");
     assert_eq!(pool.len(), 1);
 }

@@ -12,7 +12,11 @@ use libp2p::{
 
 pub use blockchain_p2p::{ProtocolNames, SyncCodec, gossipsub_config, message_id_of};
 
-/// Most connections in total, and to one peer.
+pub use super::inbound::{DEFAULT_MAX_INBOUND_PER_IP, InboundCaps, InboundLimits};
+use super::outbound::OUTBOUND_SLOTS;
+
+/// Most connections in total; inbound ones may take all but
+/// [`OUTBOUND_SLOTS`] of them.
 pub const MAX_CONNECTIONS: u32 = 128;
 /// Connections to one peer (a browser may hold WebSocket and WebRTC at once).
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;
@@ -26,6 +30,8 @@ pub struct Behaviour {
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     /// Connection limits.
     pub limits: connection_limits::Behaviour,
+    /// Inbound connections per IP address and network group.
+    pub inbound: InboundLimits,
     /// Identify: addresses and protocols of peers.
     pub identify: identify::Behaviour,
     /// Ping: liveness and latency.
@@ -45,8 +51,22 @@ impl std::fmt::Debug for Behaviour {
 }
 
 impl Behaviour {
-    /// The behaviour of a node with `keypair` on the network of `names`.
+    /// The behaviour of a node with `keypair` on the network of `names`,
+    /// with the default inbound caps.
     pub fn new(keypair: &Keypair, names: &ProtocolNames) -> anyhow::Result<Self> {
+        Self::with_inbound_caps(
+            keypair,
+            names,
+            InboundCaps::per_ip(DEFAULT_MAX_INBOUND_PER_IP),
+        )
+    }
+
+    /// [`Behaviour::new`] with these inbound caps.
+    pub fn with_inbound_caps(
+        keypair: &Keypair,
+        names: &ProtocolNames,
+        caps: InboundCaps,
+    ) -> anyhow::Result<Self> {
         let peer_id = keypair.public().to_peer_id();
         let gossip_config =
             gossipsub_config().map_err(|error| anyhow::anyhow!("gossipsub config: {error}"))?;
@@ -70,7 +90,10 @@ impl Behaviour {
         let identify = identify::Behaviour::new(
             identify::Config::new(names.identify.clone(), keypair.public())
                 .with_agent_version(format!("blockchain-node/{}", env!("CARGO_PKG_VERSION")))
-                .with_push_listen_addr_updates(true),
+                .with_push_listen_addr_updates(true)
+                // No cache of peers' addresses as they advertise them: the
+                // node keeps only the ones it filters (p2p/addresses.rs).
+                .with_cache_size(0),
         );
         let sync = request_response::Behaviour::with_codec(
             SyncCodec,
@@ -82,12 +105,14 @@ impl Behaviour {
         let limits = connection_limits::Behaviour::new(
             connection_limits::ConnectionLimits::default()
                 .with_max_established(Some(MAX_CONNECTIONS))
+                .with_max_established_incoming(Some(MAX_CONNECTIONS - OUTBOUND_SLOTS))
                 .with_max_pending_incoming(Some(32))
                 .with_max_established_per_peer(Some(MAX_CONNECTIONS_PER_PEER)),
         );
         Ok(Self {
             blocked: allow_block_list::Behaviour::default(),
             limits,
+            inbound: InboundLimits::new(caps),
             identify,
             ping: ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(10))),
             kad,

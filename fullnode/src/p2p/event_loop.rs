@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use blockchain_core::sync::{Asked, Connected, Misbehaviour, SyncManager};
+use blockchain_core::sync::{
+    Asked, Connected, MAX_FORK_HEADERS, Misbehaviour, SyncManager, Unrequested,
+};
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
 use blockchain_core::{Address, Block, BlockHash, Decode, Transaction};
 use futures::StreamExt;
@@ -16,12 +18,17 @@ use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, identify, kad, ping};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, watch};
 
+use super::addresses::{NetGroup, addresses_to_keep, public_group};
 use super::behaviour::{Behaviour, BehaviourEvent, ProtocolNames, message_id_of};
 use super::orphans::{Orphan, Orphans};
+use super::outbound::{BLOCK_RELAY_OUTBOUND, FULL_RELAY_OUTBOUND, Origin, Redialer};
 use super::peers::PeerBook;
 use super::recent::RecentIds;
+use super::rejects::{RecentRejects, Refusal};
+use super::upload::{Answers, UploadBudget};
+use super::verify_queue::VerifyQueue;
 use super::workers::{
     self, BlockVerdict, Report, RequestWorkers, Source, TransactionWorkers, TxVerdict,
 };
@@ -30,14 +37,12 @@ use crate::chain::{BlockOutcome, Chain};
 use crate::clock::now_ms;
 use crate::storage::StoredPeer;
 
-/// Peers we dial on our own (discovered by the DHT) until we have this many.
-const TARGET_PEERS: usize = 8;
 /// Housekeeping: score recovery, ban expiry, re-sync, DHT walk, view.
 const TICK: Duration = Duration::from_secs(5);
 /// Senders remembered in `EventLoop::admitted` at most.
 const MAX_ADMITTED: usize = 4096;
-/// Known peers redialled on start.
-const REDIAL_ON_START: u32 = 32;
+/// Known-good peers read from storage on start, as dial candidates.
+const KNOWN_ON_START: u32 = 32;
 
 /// Waits until every listener reported its addresses (or failed).
 pub(super) async fn wait_for_listeners(
@@ -106,7 +111,7 @@ pub(super) struct EventLoop {
     view: watch::Sender<NetworkView>,
     reports: mpsc::UnboundedReceiver<Report>,
     report_sender: mpsc::UnboundedSender<Report>,
-    connector: mpsc::Sender<(Block, Source)>,
+    connector: workers::Connector,
     transactions: TransactionWorkers,
     requests: RequestWorkers,
     sync: SyncManager<PeerId>,
@@ -122,11 +127,30 @@ pub(super) struct EventLoop {
     admitted: HashMap<Address, u64>,
     /// Gossip lately received (not published again by us).
     received: RecentIds,
+    /// Gossiped transactions lately refused (not checked again).
+    rejects: RecentRejects,
+    /// Gossiped transactions waiting for a worker, per peer.
+    verify_queue: VerifyQueue<Box<QueuedTransaction>>,
+    /// The chain owner's tip, as last seen.
+    tip: BlockHash,
+    /// Block bytes each peer may still be sent.
+    upload: UploadBudget,
+    /// Answers to sync requests in progress, with their workers' permits.
+    answers: Answers<request_response::InboundRequestId, OwnedSemaphorePermit>,
     /// Connected peers: connection endpoints, listen addresses, latency.
     connected: HashMap<PeerId, PeerInfo>,
+    /// Bootstrap and known-good peers, dialled again when outbound
+    /// connections are missing.
+    redialer: Redialer,
+    /// Peers dialled into the block-relay-only slots.
+    anchors: HashSet<PeerId>,
     last_progress_log: Instant,
     ticks: u64,
 }
+
+/// A gossiped transaction waiting for a worker: where it came from, and
+/// when it first arrived (ms).
+type QueuedTransaction = (Transaction, Source, u64);
 
 #[derive(Debug, Default)]
 struct PeerInfo {
@@ -134,6 +158,8 @@ struct PeerInfo {
     listen_addrs: Vec<Multiaddr>,
     latency: Option<Duration>,
     connections: usize,
+    /// We dialled it (one of our outbound peers).
+    outbound: bool,
 }
 
 impl EventLoop {
@@ -155,7 +181,7 @@ impl EventLoop {
         );
         let known = chain
             .storage()
-            .peers(REDIAL_ON_START)
+            .peers(KNOWN_ON_START)
             .await
             .unwrap_or_default();
         let mut event_loop = EventLoop {
@@ -177,30 +203,43 @@ impl EventLoop {
             orphans: Orphans::default(),
             admitted: HashMap::new(),
             received: RecentIds::default(),
+            rejects: RecentRejects::default(),
+            verify_queue: VerifyQueue::default(),
+            tip: tip.0,
+            upload: UploadBudget::default(),
+            answers: Answers::default(),
             connected: HashMap::new(),
+            redialer: Redialer::default(),
+            anchors: HashSet::new(),
             last_progress_log: Instant::now(),
             ticks: 0,
         };
+        let now = Instant::now();
         for addr in bootstrap {
-            event_loop.dial_addr(addr.clone(), true).ok();
+            if let (Some(peer), bare) = split_peer_id(&addr) {
+                event_loop
+                    .swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer, bare);
+            }
+            event_loop.redialer.add(addr, Origin::Bootstrap, now);
         }
         for peer in known {
             let Ok(peer_id) = peer.peer_id.parse::<PeerId>() else {
                 continue;
             };
-            let addrs: Vec<Multiaddr> = peer.addrs.iter().filter_map(|a| a.parse().ok()).collect();
-            for addr in &addrs {
+            for addr in peer
+                .addrs
+                .iter()
+                .filter_map(|a| a.parse::<Multiaddr>().ok())
+            {
                 event_loop
-                    .swarm
-                    .behaviour_mut()
-                    .kad
-                    .add_address(&peer_id, split_peer_id(addr).1);
-            }
-            if !addrs.is_empty() {
-                let options = DialOpts::peer_id(peer_id).addresses(addrs).build();
-                let _ = event_loop.swarm.dial(options);
+                    .redialer
+                    .add(with_peer_id(addr, peer_id), Origin::KnownGood, now);
             }
         }
+        event_loop.dial_more();
         Ok(tokio::spawn(event_loop.run()))
     }
 
@@ -222,6 +261,11 @@ impl EventLoop {
                         break;
                     }
                     let tip = status.borrow_and_update().clone();
+                    if tip.hash != self.tip {
+                        self.tip = tip.hash;
+                        // What the state refused may be acceptable now.
+                        self.rejects.new_tip();
+                    }
                     self.sync.set_chain_tip(tip.hash, tip.header.height);
                     self.step_sync();
                 }
@@ -254,6 +298,10 @@ impl EventLoop {
                 let info = self.connected.entry(peer_id).or_default();
                 info.connections += 1;
                 let addr = endpoint.get_remote_address().clone();
+                if endpoint.is_dialer() {
+                    info.outbound = true;
+                    self.redialer.connected(peer_id, &addr);
+                }
                 if !info.endpoints.contains(&addr) {
                     info.endpoints.push(addr);
                 }
@@ -267,6 +315,8 @@ impl EventLoop {
             } => {
                 if num_established == 0 {
                     self.connected.remove(&peer_id);
+                    self.anchors.remove(&peer_id);
+                    self.upload.forget(&peer_id);
                     self.sync.remove_peer(&peer_id);
                     self.step_sync();
                     tracing::debug!(%peer_id, "disconnected");
@@ -291,6 +341,11 @@ impl EventLoop {
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, %error, "dial failed");
+                if let Some(peer) = peer_id
+                    && !self.connected.contains_key(&peer)
+                {
+                    self.anchors.remove(&peer);
+                }
             }
             _ => {}
         }
@@ -313,14 +368,22 @@ impl EventLoop {
             BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer, addresses, ..
             }) if !self.connected.contains_key(&peer)
-                && self.connected.len() < TARGET_PEERS
+                && self.full_relay_outbound() < FULL_RELAY_OUTBOUND
                 && !self.book.is_banned(&peer)
                 && peer != *self.swarm.local_peer_id() =>
             {
+                // Diverse network groups: one outbound peer per public /16.
+                let groups = self.outbound_groups();
+                let addresses = addresses.into_vec();
+                if addresses
+                    .iter()
+                    .filter_map(public_group)
+                    .any(|group| groups.contains(&group))
+                {
+                    return;
+                }
                 tracing::debug!(%peer, "dialling a peer found in the DHT");
-                let options = DialOpts::peer_id(peer)
-                    .addresses(addresses.into_vec())
-                    .build();
+                let options = DialOpts::peer_id(peer).addresses(addresses).build();
                 let _ = self.swarm.dial(options);
             }
             BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -336,21 +399,26 @@ impl EventLoop {
     fn on_identified(&mut self, peer: PeerId, info: identify::Info) {
         let kad = info.protocols.contains(&self.names.kad);
         let sync = info.protocols.contains(&self.names.sync);
-        let listen: Vec<Multiaddr> = info
-            .listen_addrs
-            .into_iter()
-            .filter(|addr| !addr.iter().any(|p| matches!(p, Protocol::P2pCircuit)))
-            .collect();
-        if kad {
-            let first = self
-                .connected
-                .get(&peer)
-                .is_none_or(|info| info.listen_addrs.is_empty());
+        let Some(connection) = self.connected.get(&peer) else {
+            return;
+        };
+        let outbound = connection.outbound;
+        // Only a few addresses, none more local than the connection: a
+        // public peer cannot point our address book into our own network.
+        let listen = match connection.endpoints.first() {
+            Some(seen_at) => addresses_to_keep(seen_at, &info.listen_addrs),
+            None => Vec::new(),
+        };
+        // Addresses are not learned from block-relay-only peers.
+        let learn = !self.anchors.contains(&peer);
+        if kad && learn {
+            let first = connection.listen_addrs.is_empty();
+            let wanted = self.full_relay_outbound() < FULL_RELAY_OUTBOUND;
             let behaviour = self.swarm.behaviour_mut();
             for addr in &listen {
                 behaviour.kad.add_address(&peer, addr.clone());
             }
-            if first && self.connected.len() < TARGET_PEERS {
+            if first && wanted {
                 // A new DHT peer: look for our neighbours through it now.
                 let _ = behaviour.kad.bootstrap();
             }
@@ -361,7 +429,8 @@ impl EventLoop {
         if sync {
             self.sync.add_peer(peer);
             self.ask_headers(peer);
-            if !listen.is_empty() {
+            // Known-good peers are the ones we chose to dial.
+            if outbound && learn && !listen.is_empty() {
                 let stored = StoredPeer {
                     peer_id: peer.to_string(),
                     addrs: listen
@@ -409,28 +478,31 @@ impl EventLoop {
             message_id: message_id.clone(),
         };
         if message.topic == self.names.blocks.hash() {
-            match Block::decode(&message.data) {
-                Ok(block) => {
-                    if self.connector.try_send((block, origin)).is_err() {
-                        report(self, gossipsub::MessageAcceptance::Ignore);
-                    }
-                }
-                Err(error) => {
-                    tracing::debug!(peer = %source, %error, "undecodable gossip block");
-                    report(self, gossipsub::MessageAcceptance::Reject);
-                    self.penalize(source, Misbehaviour::Garbage);
-                }
+            let acceptance = self.on_gossiped_block(source, origin, &message.data);
+            if let Some(acceptance) = acceptance {
+                report(self, acceptance);
             }
         } else if message.topic == self.names.transactions.hash() {
+            match self.rejects.get(&message_id) {
+                // Refused lately: not checked again.
+                Some(Refusal::State) => {
+                    report(self, gossipsub::MessageAcceptance::Ignore);
+                    return;
+                }
+                Some(Refusal::Invalid) => {
+                    report(self, gossipsub::MessageAcceptance::Reject);
+                    self.penalize(source, Misbehaviour::InvalidTransaction);
+                    return;
+                }
+                None => {}
+            }
             match Transaction::decode(&message.data) {
                 Ok(transaction) => {
-                    if self
-                        .transactions
-                        .submit(transaction, origin, now_ms())
-                        .is_err()
-                    {
+                    let queued = Box::new((transaction, origin, now_ms()));
+                    if self.verify_queue.push(source, queued).is_err() {
                         report(self, gossipsub::MessageAcceptance::Ignore);
                     }
+                    self.verify_transactions();
                 }
                 Err(error) => {
                     tracing::debug!(peer = %source, %error, "undecodable gossip transaction");
@@ -443,25 +515,79 @@ impl EventLoop {
         }
     }
 
+    /// A block by gossip, checked cheapest first: size, decoding, then its
+    /// header against the known parent (the proof of work against the bits
+    /// the parent calls for), and only then queued for the full checks
+    /// (signatures) and connection. Returns the verdict on the message,
+    /// unless the connector reports it later.
+    fn on_gossiped_block(
+        &mut self,
+        source: PeerId,
+        origin: Source,
+        data: &[u8],
+    ) -> Option<gossipsub::MessageAcceptance> {
+        if data.len() > self.chain.params().max_block_size {
+            tracing::debug!(peer = %source, size = data.len(), "oversized gossip block");
+            self.penalize(source, Misbehaviour::InvalidBlock);
+            return Some(gossipsub::MessageAcceptance::Reject);
+        }
+        let block = match Block::decode(data) {
+            Ok(block) => block,
+            Err(error) => {
+                tracing::debug!(peer = %source, %error, "undecodable gossip block");
+                self.penalize(source, Misbehaviour::Garbage);
+                return Some(gossipsub::MessageAcceptance::Reject);
+            }
+        };
+        match self
+            .sync
+            .check_unrequested(&source, &block.header, now_ms())
+        {
+            Unrequested::UnknownParent => {
+                // The sender has blocks we lack: its headers first, not its
+                // block; a peer that keeps sending blocks that connect to
+                // nothing pays for it.
+                if self.book.unconnecting_block(source) {
+                    self.penalize(source, Misbehaviour::Unhelpful);
+                }
+                self.sync.add_peer(source);
+                self.ask_headers(source);
+                Some(gossipsub::MessageAcceptance::Ignore)
+            }
+            Unrequested::Invalid(error) => {
+                tracing::info!(peer = %source, block = %block.hash(), %error, "invalid gossip block");
+                self.penalize(source, Misbehaviour::InvalidBlock);
+                Some(gossipsub::MessageAcceptance::Reject)
+            }
+            // Cheap side branches never reach the disk (nor other peers).
+            Unrequested::TooFarInFuture | Unrequested::NotBetter => {
+                Some(gossipsub::MessageAcceptance::Ignore)
+            }
+            Unrequested::Check => {
+                // Gossip may fill half the connector: the rest is the sync's.
+                match self
+                    .connector
+                    .try_send(block, origin, workers::CONNECTOR_BYTES / 2)
+                {
+                    Ok(()) => None,
+                    Err(_) => Some(gossipsub::MessageAcceptance::Ignore),
+                }
+            }
+        }
+    }
+
     fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         match event {
             request_response::Event::Message {
                 peer,
                 message:
                     request_response::Message::Request {
-                        request, channel, ..
+                        request_id,
+                        request,
+                        channel,
                     },
                 ..
-            } => {
-                if let Some((channel, response)) = self.requests.answer(request, channel) {
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_response(channel, response);
-                }
-                let _ = peer;
-            }
+            } => self.on_request(peer, request_id, request, channel),
             request_response::Event::Message {
                 peer,
                 message:
@@ -504,7 +630,13 @@ impl EventLoop {
                 }
                 self.step_sync();
             }
-            request_response::Event::InboundFailure { peer, error, .. } => {
+            request_response::Event::InboundFailure {
+                peer,
+                error,
+                request_id,
+                ..
+            } => {
+                self.answers.finished(&request_id);
                 if let request_response::InboundFailure::Io(io) = &error
                     && io.kind() == std::io::ErrorKind::InvalidData
                 {
@@ -512,7 +644,41 @@ impl EventLoop {
                     self.penalize(peer, Misbehaviour::Garbage);
                 }
             }
-            request_response::Event::ResponseSent { .. } => {}
+            request_response::Event::ResponseSent { request_id, .. } => {
+                self.answers.finished(&request_id);
+            }
+        }
+    }
+
+    /// A sync request from `peer`: answered by a worker, within the peer's
+    /// share (answers at once, block bytes per answer and per second).
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        id: request_response::InboundRequestId,
+        request: SyncRequest,
+        channel: request_response::ResponseChannel<SyncResponse>,
+    ) {
+        let busy = |this: &mut Self, channel| {
+            let response = SyncResponse::Error("busy".into());
+            let _ = this
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_response(channel, response);
+        };
+        if !self.answers.start(peer) {
+            busy(self, channel);
+            return;
+        }
+        let max_bytes = match request {
+            SyncRequest::GetBlocks { .. } => self.upload.take(peer, Instant::now()),
+            _ => 0,
+        };
+        if let Err(channel) = self.requests.answer(peer, id, request, channel, max_bytes) {
+            self.upload.give_back(peer, max_bytes);
+            self.answers.abandoned(&peer);
+            busy(self, channel);
         }
     }
 
@@ -556,14 +722,24 @@ impl EventLoop {
 
     /// Sends block requests and hands downloaded blocks to the connector.
     fn step_sync(&mut self) {
+        if !self.rebuilding_headers && self.sync.fork_headers() > MAX_FORK_HEADERS {
+            // Cheap fork headers must not grow memory without bound: keep
+            // the best chain only (peers are asked for headers again).
+            tracing::warn!(
+                forks = self.sync.fork_headers(),
+                "too many fork headers: rebuilding the header chain"
+            );
+            self.rebuilding_headers = true;
+            workers::rebuild_headers(Arc::clone(&self.chain), self.report_sender.clone());
+        }
         if self.rebuilding_headers {
             return;
         }
-        for (block, peer) in self.sync.ready_to_connect() {
+        for (block, peer) in self.sync.ready_to_connect(self.connector.room()) {
             let hash = block.hash();
             if self
                 .connector
-                .try_send((block, Source::Sync(peer)))
+                .try_send(block, Source::Sync(peer), 0)
                 .is_err()
             {
                 self.sync.on_connected(&hash, Connected::NotStored);
@@ -603,6 +779,16 @@ impl EventLoop {
                 verdict,
             } => self.on_block_verdict(hash, header, source, verdict),
             Report::Transaction { source, verdict } => {
+                self.verify_queue.done(&source.peer());
+                self.verify_transactions();
+                let refusal = match &verdict {
+                    TxVerdict::Invalid(_) => Some(Refusal::Invalid),
+                    TxVerdict::Refused => Some(Refusal::State),
+                    _ => None,
+                };
+                if let (Some(refusal), Source::Gossip { message_id, .. }) = (refusal, &source) {
+                    self.rejects.insert(message_id.clone(), refusal);
+                }
                 let acceptance = match verdict {
                     TxVerdict::Accepted => gossipsub::MessageAcceptance::Accept,
                     TxVerdict::Invalid(reason) => {
@@ -610,7 +796,7 @@ impl EventLoop {
                         self.penalize(source.peer(), Misbehaviour::InvalidTransaction);
                         gossipsub::MessageAcceptance::Reject
                     }
-                    TxVerdict::Ignored => gossipsub::MessageAcceptance::Ignore,
+                    TxVerdict::Refused | TxVerdict::Ignored => gossipsub::MessageAcceptance::Ignore,
                     TxVerdict::Gap {
                         transaction,
                         since_ms,
@@ -669,12 +855,26 @@ impl EventLoop {
                     Err(error) => tracing::debug!(%error, "cannot publish"),
                 }
             }
-            Report::Respond { channel, response } => {
-                let _ = self
+            Report::Respond(answer) => {
+                let workers::Answer {
+                    peer,
+                    id,
+                    channel,
+                    response,
+                    unused_bytes,
+                    permit,
+                } = *answer;
+                self.upload.give_back(peer, unused_bytes);
+                match self
                     .swarm
                     .behaviour_mut()
                     .sync
-                    .send_response(channel, response);
+                    .send_response(channel, response)
+                {
+                    // Its worker's permit is held until it is written.
+                    Ok(()) => self.answers.writing(id, peer, permit),
+                    Err(_) => self.answers.abandoned(&peer),
+                }
             }
             Report::HeadersRebuilt(headers, tip) => {
                 self.rebuilding_headers = false;
@@ -694,17 +894,11 @@ impl EventLoop {
         verdict: BlockVerdict,
     ) {
         let from_sync = matches!(source, Source::Sync(_));
-        let connected = match &verdict {
-            BlockVerdict::Accepted(_) | BlockVerdict::Duplicate => Connected::Stored,
-            BlockVerdict::Invalid(_) => Connected::Invalid,
-            BlockVerdict::UnknownParent | BlockVerdict::Failed(_) => Connected::NotStored,
-        };
-        let acceptance = match &verdict {
-            BlockVerdict::Accepted(_) => gossipsub::MessageAcceptance::Accept,
-            BlockVerdict::Invalid(_) => gossipsub::MessageAcceptance::Reject,
-            _ => gossipsub::MessageAcceptance::Ignore,
-        };
-        self.validated(&source, acceptance);
+        let connected = verdict.connected();
+        self.validated(&source, verdict.gossip_acceptance());
+        if let Some(fault) = verdict.fault() {
+            self.penalize(source.peer(), fault);
+        }
         match verdict {
             BlockVerdict::Accepted(outcome) => {
                 self.sync.add_known_header(&header, now_ms());
@@ -712,16 +906,19 @@ impl EventLoop {
                     self.sync.set_chain_tip(hash, header.height);
                 }
             }
-            BlockVerdict::Duplicate => {}
+            BlockVerdict::Duplicate | BlockVerdict::NotBetter => {}
             BlockVerdict::UnknownParent => {
                 // The sender has blocks we lack: catch up from it.
                 let peer = source.peer();
                 self.sync.add_peer(peer);
                 self.ask_headers(peer);
             }
+            BlockVerdict::TooFarInFuture(time) => {
+                tracing::debug!(peer = %source.peer(), block = %hash, time, "block ahead of our clock: asked again when due");
+                self.sync.headers_ahead_of_clock(&source.peer(), time);
+            }
             BlockVerdict::Invalid(reason) => {
                 tracing::info!(peer = %source.peer(), block = %hash, %reason, "invalid block from peer");
-                self.penalize(source.peer(), Misbehaviour::InvalidBlock);
                 if from_sync && !self.rebuilding_headers {
                     // Drop the branch it was on: rebuild the header chain
                     // from ours (once for a whole batch of forged blocks).
@@ -785,15 +982,39 @@ impl EventLoop {
             tag,
             since_ms,
         } = orphan;
-        if let Err(transaction) = self.transactions.submit(transaction, tag.clone(), since_ms) {
+        let peer = tag.peer();
+        if let Err(queued) = self
+            .verify_queue
+            .push(peer, Box::new((transaction, tag, since_ms)))
+        {
+            let (transaction, tag, since_ms) = *queued;
             let orphan = Orphan {
-                transaction: *transaction,
+                transaction,
                 tag,
                 since_ms,
             };
             match orphan.transaction.sender_address() {
                 Some(sender) => self.keep_orphan(sender, orphan),
                 None => self.validated(&orphan.tag, gossipsub::MessageAcceptance::Ignore),
+            }
+        }
+        self.verify_transactions();
+    }
+
+    /// Hands queued transactions to free workers, each peer in turn.
+    fn verify_transactions(&mut self) {
+        while self.transactions.idle() {
+            let Some((peer, queued)) = self.verify_queue.next() else {
+                break;
+            };
+            let (transaction, source, since_ms) = *queued;
+            if self
+                .transactions
+                .submit(transaction, source.clone(), since_ms)
+                .is_err()
+            {
+                self.verify_queue.done(&peer);
+                self.validated(&source, gossipsub::MessageAcceptance::Ignore);
             }
         }
     }
@@ -806,6 +1027,9 @@ impl EventLoop {
             behaviour.gossipsub.blacklist_peer(&peer);
             behaviour.kad.remove_peer(&peer);
             self.sync.remove_peer(&peer);
+            for queued in self.verify_queue.remove_peer(&peer) {
+                self.validated(&queued.1, gossipsub::MessageAcceptance::Ignore);
+            }
             self.publish_view();
         }
     }
@@ -825,13 +1049,18 @@ impl EventLoop {
             behaviour.blocked.unblock_peer(peer);
             behaviour.gossipsub.remove_blacklisted_peer(&peer);
         }
+        // Headers that were ahead of our clock and are due now.
+        for peer in self.sync.headers_due(now_ms()) {
+            self.ask_headers(peer);
+        }
         // Catch anything gossip missed: ask one peer for headers each tick.
         let peers = self.sync.peers();
         if !peers.is_empty() {
             let pick = peers[(now_ms() / TICK.as_millis() as u64) as usize % peers.len()];
             self.ask_headers(pick);
         }
-        if self.connected.len() < TARGET_PEERS && !self.connected.is_empty() {
+        self.dial_more();
+        if self.full_relay_outbound() < FULL_RELAY_OUTBOUND && !self.connected.is_empty() {
             // A random walk (and, every minute, a bootstrap) finds more peers.
             let kad = &mut self.swarm.behaviour_mut().kad;
             kad.get_closest_peers(PeerId::random());
@@ -842,6 +1071,58 @@ impl EventLoop {
         self.ticks += 1;
         self.step_sync();
         self.publish_view();
+    }
+
+    /// Outbound peers outside the block-relay-only slots.
+    fn full_relay_outbound(&self) -> usize {
+        self.connected
+            .iter()
+            .filter(|(peer, info)| info.outbound && !self.anchors.contains(peer))
+            .count()
+    }
+
+    /// The public network groups of our outbound peers.
+    fn outbound_groups(&self) -> HashSet<NetGroup> {
+        self.connected
+            .values()
+            .filter(|info| info.outbound)
+            .flat_map(|info| info.endpoints.iter().filter_map(public_group))
+            .collect()
+    }
+
+    /// Dials bootstrap and known-good peers again while outbound
+    /// connections are missing (the DHT finds more meanwhile), and
+    /// known-good peers into the block-relay-only slots.
+    fn dial_more(&mut self) {
+        let now = Instant::now();
+        let mut excluded: HashSet<PeerId> = self.connected.keys().copied().collect();
+        excluded.extend(self.book.banned());
+        let groups = self.outbound_groups();
+        let missing = FULL_RELAY_OUTBOUND.saturating_sub(self.full_relay_outbound());
+        let all = [Origin::Bootstrap, Origin::KnownGood];
+        for addr in self.redialer.due(now, missing, &all, &excluded, &groups) {
+            tracing::debug!(%addr, "dialling for an outbound slot");
+            let _ = self.swarm.dial(addr);
+        }
+        let anchors = self
+            .anchors
+            .iter()
+            .filter(|peer| self.connected.contains_key(peer))
+            .count();
+        let missing = BLOCK_RELAY_OUTBOUND.saturating_sub(anchors);
+        if missing > 0 {
+            let due = self
+                .redialer
+                .due(now, missing, &[Origin::KnownGood], &excluded, &groups);
+            for addr in due {
+                let (Some(peer), _) = split_peer_id(&addr) else {
+                    continue;
+                };
+                tracing::debug!(%addr, "dialling a block-relay-only peer");
+                self.anchors.insert(peer);
+                let _ = self.swarm.dial(addr);
+            }
+        }
     }
 
     fn publish_view(&mut self) {

@@ -25,11 +25,18 @@ pub fn penalty(what: Misbehaviour) -> i32 {
     }
 }
 
+/// Gossiped blocks whose parent is unknown a peer may send (less one a
+/// tick) before each further one costs [`Misbehaviour::Unhelpful`]: an
+/// honest peer sends a few while our headers catch up, then none.
+pub const MAX_UNCONNECTING_BLOCKS: u32 = 8;
+
 /// Scores and bans.
 #[derive(Debug, Default)]
 pub struct PeerBook {
     scores: HashMap<PeerId, i32>,
     banned: HashMap<PeerId, Instant>,
+    /// Recent gossiped blocks that connected to nothing, by sender.
+    unconnecting: HashMap<PeerId, u32>,
 }
 
 impl PeerBook {
@@ -42,11 +49,20 @@ impl PeerBook {
         *score = score.saturating_sub(penalty(what));
         if *score <= BAN_THRESHOLD {
             self.scores.remove(&peer);
+            self.unconnecting.remove(&peer);
             self.banned.insert(peer, now + BAN_DURATION);
             true
         } else {
             false
         }
+    }
+
+    /// `peer` gossiped a block whose parent we do not know; true when that
+    /// is once too often and should cost it.
+    pub fn unconnecting_block(&mut self, peer: PeerId) -> bool {
+        let count = self.unconnecting.entry(peer).or_insert(0);
+        *count = count.saturating_add(1);
+        *count > MAX_UNCONNECTING_BLOCKS
     }
 
     /// Whether `peer` is banned now.
@@ -60,6 +76,10 @@ impl PeerBook {
         self.scores.retain(|_, score| {
             *score = (*score + 1).min(0);
             *score < 0
+        });
+        self.unconnecting.retain(|_, count| {
+            *count -= 1;
+            *count > 0
         });
         let expired: Vec<PeerId> = self
             .banned
@@ -76,6 +96,11 @@ impl PeerBook {
     /// The score of `peer` (0 for a peer with a clean record).
     pub fn score(&self, peer: &PeerId) -> i32 {
         self.scores.get(peer).copied().unwrap_or(0)
+    }
+
+    /// The peers banned now.
+    pub fn banned(&self) -> impl Iterator<Item = PeerId> + '_ {
+        self.banned.keys().copied()
     }
 
     /// Number of banned peers.
@@ -102,6 +127,30 @@ mod tests {
         assert!(book.tick(now + Duration::from_secs(1)).is_empty());
         assert_eq!(book.tick(now + BAN_DURATION), vec![peer]);
         assert!(!book.is_banned(&peer));
+    }
+
+    #[test]
+    fn blocks_that_connect_to_nothing_cost_once_they_keep_coming() {
+        let mut book = PeerBook::default();
+        let peer = PeerId::random();
+        let now = Instant::now();
+        for _ in 0..MAX_UNCONNECTING_BLOCKS {
+            assert!(!book.unconnecting_block(peer), "a few are honest");
+        }
+        assert!(book.unconnecting_block(peer));
+        // One a tick is forgiven.
+        book.tick(now);
+        book.tick(now);
+        assert!(!book.unconnecting_block(peer));
+        assert!(book.unconnecting_block(peer));
+        // Ten more costly ones ban.
+        let mut banned = false;
+        for _ in 0..10 {
+            if book.unconnecting_block(peer) {
+                banned |= book.penalize(peer, Misbehaviour::Unhelpful, now);
+            }
+        }
+        assert!(banned);
     }
 
     #[test]

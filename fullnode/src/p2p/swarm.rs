@@ -7,7 +7,7 @@ use libp2p::identity::Keypair;
 use libp2p::{Swarm, noise, tcp, yamux};
 use libp2p_webrtc::tokio::Certificate;
 
-use super::behaviour::{Behaviour, ProtocolNames};
+use super::behaviour::{Behaviour, InboundCaps, ProtocolNames};
 
 /// Connections with nothing to do are closed after this long.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -17,6 +17,7 @@ pub(super) async fn build(
     keypair: Keypair,
     certificate: Certificate,
     names: &ProtocolNames,
+    caps: InboundCaps,
 ) -> anyhow::Result<Swarm<Behaviour>> {
     let swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -33,7 +34,8 @@ pub(super) async fn build(
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await?
         .with_behaviour(|keypair| {
-            Behaviour::new(keypair, names).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+            Behaviour::with_inbound_caps(keypair, names, caps)
+                .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         })?
         .with_swarm_config(|config| config.with_idle_connection_timeout(IDLE_TIMEOUT))
         .build();

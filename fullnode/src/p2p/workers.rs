@@ -7,15 +7,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use blockchain_core::header_chain::HeaderChain;
+use blockchain_core::sync::{Connected, Misbehaviour};
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
 use blockchain_core::validation::CheckedBlock;
 use blockchain_core::{Address, Block, BlockHash, Encode, Header, Transaction};
 use libp2p::PeerId;
-use libp2p::gossipsub::MessageId;
-use libp2p::request_response::ResponseChannel;
-use tokio::sync::{Semaphore, mpsc};
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use libp2p::request_response::{InboundRequestId, ResponseChannel};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::chain::{BlockOutcome, Chain, ChainEvent, SubmitBlockError, SubmitTxError};
+use crate::chain::{Arrival, BlockOutcome, Chain, ChainEvent, SubmitBlockError, SubmitTxError};
 use crate::clock::now_ms;
 use crate::mempool::MempoolError;
 
@@ -34,6 +35,14 @@ impl Source {
             Self::Sync(peer) | Self::Gossip { peer, .. } => *peer,
         }
     }
+
+    /// Whether the node asked for what came from here.
+    pub(super) fn arrival(&self) -> Arrival {
+        match self {
+            Self::Sync(_) => Arrival::Requested,
+            Self::Gossip { .. } => Arrival::Unrequested,
+        }
+    }
 }
 
 /// What became of a block.
@@ -45,10 +54,56 @@ pub(super) enum BlockVerdict {
     Duplicate,
     /// Its parent is not stored: the sender knows blocks we lack.
     UnknownParent,
+    /// Unrequested, and no more work than our tip: not stored, not relayed.
+    NotBetter,
+    /// Its time (ms) is too far ahead of our clock: not a fault, asked
+    /// again when it is due.
+    TooFarInFuture(u64),
     /// It, or its parent, breaks a rule.
     Invalid(String),
     /// Our side failed (database).
     Failed(String),
+}
+
+impl BlockVerdict {
+    /// What the sender of a block with this verdict did wrong, if anything.
+    pub(super) fn fault(&self) -> Option<Misbehaviour> {
+        match self {
+            Self::Invalid(_) => Some(Misbehaviour::InvalidBlock),
+            Self::Accepted(_)
+            | Self::Duplicate
+            | Self::UnknownParent
+            | Self::NotBetter
+            | Self::TooFarInFuture(_)
+            | Self::Failed(_) => None,
+        }
+    }
+
+    /// The verdict on the gossip message that carried the block: only what
+    /// became our tip is forwarded, only what breaks a rule is rejected.
+    pub(super) fn gossip_acceptance(&self) -> MessageAcceptance {
+        match self {
+            Self::Accepted(BlockOutcome::NewTip) => MessageAcceptance::Accept,
+            Self::Invalid(_) => MessageAcceptance::Reject,
+            Self::Accepted(BlockOutcome::SideBranch)
+            | Self::Duplicate
+            | Self::UnknownParent
+            | Self::NotBetter
+            | Self::TooFarInFuture(_)
+            | Self::Failed(_) => MessageAcceptance::Ignore,
+        }
+    }
+
+    /// What the sync state machine is told of a block it handed on.
+    pub(super) fn connected(&self) -> Connected {
+        match self {
+            Self::Accepted(_) | Self::Duplicate => Connected::Stored,
+            Self::Invalid(_) => Connected::Invalid,
+            Self::UnknownParent | Self::NotBetter | Self::TooFarInFuture(_) | Self::Failed(_) => {
+                Connected::NotStored
+            }
+        }
+    }
 }
 
 /// What became of a gossiped transaction.
@@ -57,7 +112,10 @@ pub(super) enum TxVerdict {
     Accepted,
     /// Bad signature or key: the sender forwarded garbage.
     Invalid(String),
-    /// Valid but not wanted now (duplicate, nonce, balance, full mempool).
+    /// Refused by the state or the mempool (nonce used, funds, fee, full):
+    /// not a fault, but not worth checking again before the chain moves.
+    Refused,
+    /// Not wanted now (already pending; our storage failed).
     Ignored,
     /// Its nonce leaves a gap: its predecessor may still be on its way.
     /// `since_ms`: when the node first received it.
@@ -87,38 +145,98 @@ pub(super) enum Report {
         /// For a transaction that entered the mempool: its sender and nonce.
         admitted: Option<(Address, u64)>,
     },
-    Respond {
-        channel: ResponseChannel<SyncResponse>,
-        response: SyncResponse,
-    },
+    Respond(Box<Answer>),
     HeadersRebuilt(Box<HeaderChain>, (BlockHash, u64)),
 }
 
 /// Blocks checked ahead of the one being connected.
 const CHECKED_AHEAD: usize = 2;
+/// Most blocks in the connector at once (queued, being checked or connected).
+const CONNECTOR_BLOCKS: usize = 1024;
+/// Most bytes of blocks in the connector at once: full blocks are 1 MB.
+pub(super) const CONNECTOR_BYTES: usize = 32 << 20;
+/// The connector's room is counted in units of this many bytes.
+const ROOM_UNIT: usize = 1024;
+
+/// The way into the connector: bounded in blocks and in bytes. A block
+/// holds its share of the room until the chain owner is done with it.
+#[derive(Debug, Clone)]
+pub(super) struct Connector {
+    blocks: mpsc::Sender<Queued>,
+    room: Arc<Semaphore>,
+}
+
+/// A block in the connector, with the room it takes.
+struct Queued {
+    block: Block,
+    source: Source,
+    _room: OwnedSemaphorePermit,
+}
+
+impl Connector {
+    /// Bytes of room left.
+    pub(super) fn room(&self) -> usize {
+        self.room.available_permits() * ROOM_UNIT
+    }
+
+    /// Queues `block`; gives it back when the connector is full, or when
+    /// that would leave less than `keep` bytes of room (room kept for sync).
+    pub(super) fn try_send(
+        &self,
+        block: Block,
+        source: Source,
+        keep: usize,
+    ) -> Result<(), Box<(Block, Source)>> {
+        let units = block.encoded_len().div_ceil(ROOM_UNIT).max(1);
+        if self.room().saturating_sub(units * ROOM_UNIT) < keep {
+            return Err(Box::new((block, source)));
+        }
+        let Ok(room) = Arc::clone(&self.room).try_acquire_many_owned(units as u32) else {
+            return Err(Box::new((block, source)));
+        };
+        self.blocks
+            .try_send(Queued {
+                block,
+                source,
+                _room: room,
+            })
+            .map_err(|error| {
+                let Queued { block, source, .. } = error.into_inner();
+                Box::new((block, source))
+            })
+    }
+}
 
 /// Starts the connector: blocks sent to it are submitted in order, in two
-/// stages: one task checks each block (signatures on every core, no chain
-/// lock) while the next connects the block before it, so during sync the
-/// checks of block N + 1 overlap the state update and database commit of
-/// block N.
+/// stages: one task checks each block (cheap checks against the parent
+/// under the lock, then signatures on every core without it) while the
+/// next connects the block before it, so during sync the checks of block
+/// N + 1 overlap the state update and database commit of block N.
 pub(super) fn spawn_connector(
     chain: Arc<Chain>,
     reports: mpsc::UnboundedSender<Report>,
-) -> mpsc::Sender<(Block, Source)> {
-    let (sender, mut blocks) = mpsc::channel::<(Block, Source)>(4096);
+) -> Connector {
+    let (sender, mut blocks) = mpsc::channel::<Queued>(CONNECTOR_BLOCKS);
     let (checked_sender, mut checked) = mpsc::channel::<Checked>(CHECKED_AHEAD);
     let checker_chain = Arc::clone(&chain);
     tokio::spawn(async move {
-        while let Some((block, source)) = blocks.recv().await {
+        while let Some(Queued {
+            block,
+            source,
+            _room: room,
+        }) = blocks.recv().await
+        {
             let hash = block.hash();
             let header = block.header;
-            let result = checker_chain.check_block(block, now_ms()).await;
+            let result = checker_chain
+                .check_block(block, now_ms(), source.arrival())
+                .await;
             let next = Checked {
                 hash,
                 header,
                 source,
                 result,
+                _room: room,
             };
             if checked_sender.send(next).await.is_err() {
                 break;
@@ -131,16 +249,22 @@ pub(super) fn spawn_connector(
             header,
             source,
             result,
+            _room: room,
         }) = checked.recv().await
         {
             let outcome = match result {
-                Ok(block) => chain.submit_checked_block(block).await,
+                Ok(block) => chain.submit_checked_block(block, source.arrival()).await,
                 Err(error) => Err(error),
             };
+            drop(room);
             let verdict = match outcome {
                 Ok(outcome) => BlockVerdict::Accepted(outcome),
                 Err(SubmitBlockError::Duplicate(_)) => BlockVerdict::Duplicate,
                 Err(SubmitBlockError::UnknownParent(_)) => BlockVerdict::UnknownParent,
+                Err(SubmitBlockError::NotBetter(_)) => BlockVerdict::NotBetter,
+                Err(SubmitBlockError::TooFarInFuture { time }) => {
+                    BlockVerdict::TooFarInFuture(time)
+                }
                 Err(
                     error @ (SubmitBlockError::Invalid(_) | SubmitBlockError::InvalidParent(_)),
                 ) => BlockVerdict::Invalid(error.to_string()),
@@ -159,7 +283,10 @@ pub(super) fn spawn_connector(
             }
         }
     });
-    sender
+    Connector {
+        blocks: sender,
+        room: Arc::new(Semaphore::new(CONNECTOR_BYTES / ROOM_UNIT)),
+    }
 }
 
 /// A block through the connector's first stage.
@@ -168,6 +295,7 @@ struct Checked {
     header: Header,
     source: Source,
     result: Result<CheckedBlock, SubmitBlockError>,
+    _room: OwnedSemaphorePermit,
 }
 
 /// Transactions checked at once (signature checks run on the blocking pool).
@@ -192,6 +320,11 @@ impl TransactionWorkers {
         }
     }
 
+    /// Whether a worker is free.
+    pub(super) fn idle(&self) -> bool {
+        self.permits.available_permits() > 0
+    }
+
     /// Submits `transaction`, first received at `since_ms`; gives it back
     /// when every worker is busy.
     pub(super) fn submit(
@@ -214,7 +347,11 @@ impl TransactionWorkers {
                     transaction: Box::new(held),
                     since_ms,
                 },
-                Err(SubmitTxError::Rejected(_) | SubmitTxError::Storage(_)) => TxVerdict::Ignored,
+                Err(
+                    SubmitTxError::Rejected(MempoolError::AlreadyKnown(_))
+                    | SubmitTxError::Storage(_),
+                ) => TxVerdict::Ignored,
+                Err(SubmitTxError::Rejected(_)) => TxVerdict::Refused,
             };
             drop(permit);
             let _ = reports.send(Report::Transaction { source, verdict });
@@ -240,36 +377,73 @@ impl RequestWorkers {
         }
     }
 
-    /// Answers `request` on `channel` (at once with an error when busy).
+    /// Answers `request` of `peer` on `channel`, with at most `max_bytes`
+    /// of blocks; gives the channel back when every worker is busy. The answer comes back as [`Report::Respond`] with the worker's
+    /// permit, to be held until the answer is written.
     pub(super) fn answer(
         &self,
+        peer: PeerId,
+        id: InboundRequestId,
         request: SyncRequest,
         channel: ResponseChannel<SyncResponse>,
-    ) -> Option<(ResponseChannel<SyncResponse>, SyncResponse)> {
+        max_bytes: usize,
+    ) -> Result<(), ResponseChannel<SyncResponse>> {
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-            return Some((channel, SyncResponse::Error("busy".into())));
+            return Err(channel);
         };
         let chain = Arc::clone(&self.chain);
         let reports = self.reports.clone();
         tokio::spawn(async move {
-            let response = answer(&chain, request).await;
-            drop(permit);
-            let _ = reports.send(Report::Respond { channel, response });
+            let (response, used) = answer(&chain, request, max_bytes).await;
+            let _ = reports.send(Report::Respond(Box::new(Answer {
+                peer,
+                id,
+                channel,
+                response,
+                unused_bytes: max_bytes.saturating_sub(used),
+                permit,
+            })));
         });
-        None
+        Ok(())
     }
 }
 
-/// The chain's answer to one sync request.
-pub(super) async fn answer(chain: &Chain, request: SyncRequest) -> SyncResponse {
-    match request {
+/// A computed answer to a sync request, on its way to be written.
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub(super) peer: PeerId,
+    pub(super) id: InboundRequestId,
+    pub(super) channel: ResponseChannel<SyncResponse>,
+    pub(super) response: SyncResponse,
+    /// What the answer's block allowance left unused.
+    pub(super) unused_bytes: usize,
+    /// The worker's permit: held until the answer is written.
+    pub(super) permit: OwnedSemaphorePermit,
+}
+
+/// The chain's answer to one sync request, with at most `max_bytes` of
+/// blocks, and the block bytes it holds.
+pub(super) async fn answer(
+    chain: &Chain,
+    request: SyncRequest,
+    max_bytes: usize,
+) -> (SyncResponse, usize) {
+    let response = match request {
         SyncRequest::GetHeaders { locator, max } => {
             SyncResponse::Headers(chain.headers_after_locator(&locator, max as usize).await)
         }
-        SyncRequest::GetBlocks { hashes } => match chain.blocks_by_hash(&hashes).await {
-            Ok(blocks) => SyncResponse::Blocks(blocks),
-            Err(error) => SyncResponse::Error(format!("storage: {error}")),
-        },
+        SyncRequest::GetBlocks { hashes } => {
+            match chain.best_chain_blocks(&hashes, max_bytes).await {
+                Ok(blocks) if blocks.is_empty() && max_bytes == 0 => {
+                    SyncResponse::Error("busy: over the upload budget".into())
+                }
+                Ok(blocks) => {
+                    let used = blocks.iter().map(Block::encoded_len).sum();
+                    return (SyncResponse::Blocks(blocks), used);
+                }
+                Err(error) => SyncResponse::Error(format!("storage: {error}")),
+            }
+        }
         SyncRequest::GetTransactionProof { txid } => match chain.transaction_proof(&txid).await {
             Ok(proof) => SyncResponse::TransactionProof(proof),
             Err(error) => SyncResponse::Error(format!("storage: {error}")),
@@ -278,7 +452,8 @@ pub(super) async fn answer(chain: &Chain, request: SyncRequest) -> SyncResponse 
             let (proof, header, _) = chain.prove_account(&address).await;
             SyncResponse::AccountProof { header, proof }
         }
-    }
+    };
+    (response, 0)
 }
 
 /// Publishes blocks that became the tip and transactions that entered the
@@ -362,4 +537,92 @@ pub(super) fn rebuild_headers(chain: Arc<Chain>, reports: mpsc::UnboundedSender<
             Err(error) => tracing::warn!(%error, "cannot reload headers for sync"),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block_of(bytes: usize) -> Block {
+        let mut block = blockchain_core::params::REGTEST.genesis_block();
+        let coinbase = Transaction::coinbase(Address([1; 20]), Default::default(), 1, 0);
+        let padding = Transaction {
+            from: vec![7; 1000],
+            signature: vec![7; 384],
+            ..coinbase.clone()
+        };
+        block.transactions.push(coinbase);
+        while block.encoded_len() + padding.encoded_len() <= bytes {
+            block.transactions.push(padding.clone());
+        }
+        block
+    }
+
+    /// The connector's queue is bounded in bytes, not only in blocks: big
+    /// blocks fill it long before the count does, and room comes back as
+    /// they leave it; gossip may only take what leaves room for sync.
+    #[test]
+    fn the_connector_is_bounded_in_bytes() {
+        let (blocks, mut queue) = mpsc::channel(CONNECTOR_BLOCKS);
+        let connector = Connector {
+            blocks,
+            room: Arc::new(Semaphore::new(CONNECTOR_BYTES / ROOM_UNIT)),
+        };
+        let source = || Source::Sync(PeerId::random());
+        let big = block_of(1_000_000);
+        let mut queued = 0;
+        while connector.try_send(big.clone(), source(), 0).is_ok() {
+            queued += 1;
+        }
+        let units = big.encoded_len().div_ceil(ROOM_UNIT);
+        assert_eq!(
+            queued,
+            CONNECTOR_BYTES / ROOM_UNIT / units,
+            "blocks of 1 MB"
+        );
+        assert!(queued < CONNECTOR_BLOCKS);
+        assert!(connector.room() < 1_000_000);
+        let small = block_of(300);
+        assert!(connector.try_send(small.clone(), source(), 0).is_ok());
+        drop(queue.try_recv().expect("queued"));
+        assert!(connector.room() >= 1_000_000, "room is given back");
+        assert!(
+            connector
+                .try_send(big.clone(), source(), CONNECTOR_BYTES / 2)
+                .is_err(),
+            "gossip leaves room for sync"
+        );
+        assert!(connector.try_send(big, source(), 0).is_ok());
+    }
+
+    /// A block only too far ahead of our clock comes from an honest peer
+    /// whose clock runs ahead: no score lost, not forwarded, fetched again.
+    #[test]
+    fn a_block_too_far_in_the_future_costs_its_sender_nothing() {
+        let verdict = BlockVerdict::TooFarInFuture(1_764_000_300_000);
+        assert_eq!(verdict.fault(), None);
+        assert_eq!(verdict.gossip_acceptance(), MessageAcceptance::Ignore);
+        assert_eq!(verdict.connected(), Connected::NotStored);
+
+        let invalid = BlockVerdict::Invalid("bad merkle root".into());
+        assert_eq!(invalid.fault(), Some(Misbehaviour::InvalidBlock));
+        assert_eq!(invalid.gossip_acceptance(), MessageAcceptance::Reject);
+        assert_eq!(invalid.connected(), Connected::Invalid);
+    }
+
+    /// Only what became the tip is relayed: a side branch, even one we
+    /// asked for, and an unrequested block that adds no work are not.
+    #[test]
+    fn only_blocks_that_became_the_tip_are_relayed() {
+        let tip = BlockVerdict::Accepted(BlockOutcome::NewTip);
+        assert_eq!(tip.gossip_acceptance(), MessageAcceptance::Accept);
+        for verdict in [
+            BlockVerdict::Accepted(BlockOutcome::SideBranch),
+            BlockVerdict::NotBetter,
+        ] {
+            assert_eq!(verdict.gossip_acceptance(), MessageAcceptance::Ignore);
+            assert_eq!(verdict.fault(), None);
+        }
+        assert_eq!(BlockVerdict::NotBetter.connected(), Connected::NotStored);
+    }
 }

@@ -175,6 +175,9 @@ impl PendingWrite {
     }
 }
 
+/// Known peers kept in storage at most.
+pub const MAX_STORED_PEERS: u32 = 1000;
+
 /// A known peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredPeer {
@@ -271,7 +274,8 @@ pub trait Storage: Send + Sync + 'static {
     /// A node-side wallet's keystore JSON.
     async fn wallet(&self, address: &Address) -> Result<Option<String>, StorageError>;
 
-    /// Remembers a peer (upsert).
+    /// Remembers a peer (upsert); the table keeps the [`MAX_STORED_PEERS`]
+    /// most recently seen, so the address book on disk stays bounded.
     async fn save_peer(&self, peer: &StoredPeer) -> Result<(), StorageError>;
     /// Known peers, most recently seen first.
     async fn peers(&self, limit: u32) -> Result<Vec<StoredPeer>, StorageError>;

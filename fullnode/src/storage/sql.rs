@@ -310,6 +310,13 @@ impl Storage for SqlStorage {
         .bind(to_db(peer.last_seen_ms))
         .execute(&self.pool)
         .await?;
+        sqlx::query(
+            "DELETE FROM peers WHERE peer_id NOT IN \
+             (SELECT peer_id FROM peers ORDER BY last_seen_ms DESC, peer_id LIMIT $1)",
+        )
+        .bind(i64::from(super::MAX_STORED_PEERS))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

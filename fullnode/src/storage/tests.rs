@@ -56,6 +56,7 @@ on_both_backends! {
     records: [
         wallets_are_stored_and_replaced,
         peers_are_upserted_and_most_recent_first,
+        the_peer_table_keeps_the_most_recent_peers,
         corrupt_bytes_are_reported_not_panicked,
         reopening_keeps_everything,
     ],

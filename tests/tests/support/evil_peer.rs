@@ -12,7 +12,7 @@ use blockchain_core::params::REGTEST;
 use blockchain_core::state::proof::ProofEnd;
 use blockchain_core::state::{Account, StateProof, state_key};
 use blockchain_core::sync_message::{MAX_HEADERS, SyncRequest, SyncResponse};
-use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Transaction};
+use blockchain_core::{Address, Block, Encode, Header, MerkleHash, Params, Transaction};
 use blockchain_node::p2p::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
@@ -38,6 +38,14 @@ pub(crate) enum Lie {
     /// Not a lie: to every peer subscribing to the transactions topic, these
     /// valid transactions in reverse order (gossip keeps no order).
     GossipReversed(Vec<Transaction>),
+    /// Not a lie: this chain (on genesis, in height order) served by sync,
+    /// and its last block gossiped to every peer subscribing to the blocks
+    /// topic; e.g. blocks stamped by a clock that runs ahead of the node's.
+    Chain(Vec<Block>),
+    /// To every peer subscribing to the blocks topic: these blocks (blocks
+    /// with unknown parents, cheap side branches…), [`FLOOD_BURST`] every
+    /// [`FLOOD_TICK`]; every sync request answered with nothing.
+    GossipFlood(Vec<Block>),
     /// Headers requests: these (honest) headers; account proof requests: the
     /// last of them with a proof of a made-up balance that does not lead to
     /// its state root.
@@ -55,7 +63,16 @@ pub(crate) struct Seen {
     pub(crate) dial_failures: usize,
     /// Lies sent to it (answers and gossip).
     pub(crate) lies: usize,
+    /// Headers requests it answered.
+    pub(crate) headers_answered: usize,
+    /// Flood blocks published while it was connected.
+    pub(crate) flooded: usize,
 }
+
+/// Flood blocks published at once.
+pub(crate) const FLOOD_BURST: usize = 20;
+/// How often a burst of flood blocks goes out.
+pub(crate) const FLOOD_TICK: Duration = Duration::from_millis(10);
 
 /// A lying peer listening on 127.0.0.1; stops when dropped.
 #[derive(Debug)]
@@ -67,38 +84,48 @@ pub(crate) struct EvilPeer {
     pub(crate) ws_addr: Multiaddr,
     seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
     dials: mpsc::UnboundedSender<Multiaddr>,
+    asks: mpsc::UnboundedSender<Ask>,
     // Owns the swarm's task: dropping it stops the liar.
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl EvilPeer {
     /// Starts a liar on the regtest protocol names.
     pub(crate) fn start(lie: Lie) -> EvilPeer {
+        EvilPeer::start_on(&REGTEST, lie)
+    }
+
+    /// Starts a liar on the protocol names of `params`'s network.
+    pub(crate) fn start_on(params: &'static Params, lie: Lie) -> EvilPeer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let names = ProtocolNames::for_network(REGTEST.name).expect("regtest protocol names");
+        let names = ProtocolNames::for_network(params.name).expect("protocol names");
         let (swarm, addr, ws_addr) = runtime.block_on(listen(&names));
         let peer_id = *swarm.local_peer_id();
         let seen = Arc::new(Mutex::new(HashMap::new()));
         let (dials, dial_queue) = mpsc::unbounded_channel();
+        let (asks, ask_queue) = mpsc::unbounded_channel();
         let liar = Liar {
             swarm,
             names,
             lie,
             seen: Arc::clone(&seen),
             gossiped: 0,
+            flood: std::collections::VecDeque::new(),
+            asked: HashMap::new(),
         };
-        runtime.spawn(liar.run(dial_queue));
+        runtime.spawn(liar.run(dial_queue, ask_queue));
         EvilPeer {
             peer_id,
             addr,
             ws_addr,
             seen,
             dials,
-            _runtime: runtime,
+            asks,
+            runtime,
         }
     }
 
@@ -115,6 +142,19 @@ impl EvilPeer {
     /// Dials `addr` (the outcome shows in [`EvilPeer::seen`]).
     pub(crate) fn dial(&self, addr: Multiaddr) {
         self.dials.send(addr).expect("the liar runs");
+    }
+
+    /// Sends `request` to the connected `peer` and waits for its answer
+    /// (None when the request failed).
+    pub(crate) fn ask(&self, peer: PeerId, request: SyncRequest) -> Option<SyncResponse> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.asks
+            .send((peer, request, answer))
+            .expect("the liar runs");
+        self.runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(30), answered).await })
+            .ok()?
+            .ok()
     }
 }
 
@@ -174,12 +214,33 @@ struct Liar {
     seen: Arc<Mutex<HashMap<PeerId, Seen>>>,
     /// Gossip messages published: each one different (gossip drops repeats).
     gossiped: u8,
+    /// Flood blocks still to publish, encoded.
+    flood: std::collections::VecDeque<Vec<u8>>,
+    /// Requests sent for [`EvilPeer::ask`], waiting for their answers.
+    asked: HashMap<request_response::OutboundRequestId, tokio::sync::oneshot::Sender<SyncResponse>>,
 }
 
+/// A request to send for [`EvilPeer::ask`], and where its answer goes.
+type Ask = (
+    PeerId,
+    SyncRequest,
+    tokio::sync::oneshot::Sender<SyncResponse>,
+);
+
 impl Liar {
-    async fn run(mut self, mut dials: mpsc::UnboundedReceiver<Multiaddr>) {
+    async fn run(
+        mut self,
+        mut dials: mpsc::UnboundedReceiver<Multiaddr>,
+        mut asks: mpsc::UnboundedReceiver<Ask>,
+    ) {
+        let mut flood_tick = tokio::time::interval(FLOOD_TICK);
         loop {
             tokio::select! {
+                _ = flood_tick.tick(), if !self.flood.is_empty() => self.flood_burst(),
+                Some((peer, request, answer)) = asks.recv() => {
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                    self.asked.insert(id, answer);
+                }
                 Some(addr) = dials.recv() => {
                     if let Err(error) = self.swarm.dial(addr) {
                         eprintln!("liar {}: cannot dial: {error}", self.swarm.local_peer_id());
@@ -221,15 +282,34 @@ impl Liar {
                     },
                 ..
             })) => {
+                let headers = matches!(request, SyncRequest::GetHeaders { .. });
                 let (response, lied) = self.answer(request);
-                if lied {
-                    self.note(peer, |seen| seen.lies += 1);
-                }
+                self.note(peer, |seen| {
+                    seen.lies += usize::from(lied);
+                    seen.headers_answered += usize::from(headers);
+                });
                 let _ = self
                     .swarm
                     .behaviour_mut()
                     .sync
                     .send_response(channel, response);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            })) => {
+                if let Some(answer) = self.asked.remove(&request_id) {
+                    let _ = answer.send(response);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(
+                request_response::Event::OutboundFailure { request_id, .. },
+            )) => {
+                self.asked.remove(&request_id);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed {
                 peer_id,
@@ -260,6 +340,28 @@ impl Liar {
                 let count = (max as usize).min(MAX_HEADERS);
                 let answer = headers.iter().skip(start).take(count).copied().collect();
                 (SyncResponse::Headers(answer), false)
+            }
+            (Lie::Chain(chain), SyncRequest::GetHeaders { locator, max }) => {
+                let start = locator
+                    .iter()
+                    .find_map(|hash| chain.iter().position(|block| block.hash() == *hash))
+                    .map_or(0, |index| index + 1);
+                let count = (max as usize).min(MAX_HEADERS);
+                let answer = chain
+                    .iter()
+                    .skip(start)
+                    .take(count)
+                    .map(|block| block.header)
+                    .collect();
+                (SyncResponse::Headers(answer), false)
+            }
+            (Lie::Chain(chain), SyncRequest::GetBlocks { hashes }) => {
+                let blocks = hashes
+                    .iter()
+                    .filter_map(|hash| chain.iter().find(|block| block.hash() == *hash))
+                    .cloned()
+                    .collect();
+                (SyncResponse::Blocks(blocks), false)
             }
             (Lie::ForgedBodies(headers), SyncRequest::GetBlocks { hashes }) => {
                 let blocks: Vec<Block> = hashes
@@ -317,9 +419,44 @@ impl Liar {
         }
     }
 
+    /// Publishes the next [`FLOOD_BURST`] flood blocks.
+    fn flood_burst(&mut self) {
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for _ in 0..FLOOD_BURST {
+            let Some(bytes) = self.flood.pop_front() else {
+                break;
+            };
+            let topic = self.names.blocks.clone();
+            match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                Ok(_) => {
+                    for peer in &peers {
+                        self.note(*peer, |seen| {
+                            seen.lies += 1;
+                            seen.flooded += 1;
+                        });
+                    }
+                }
+                Err(error) => eprintln!(
+                    "liar {}: cannot publish: {error}",
+                    self.swarm.local_peer_id()
+                ),
+            }
+        }
+    }
+
     fn gossip_to(&mut self, peer: PeerId) {
+        if let Lie::GossipFlood(blocks) = &self.lie {
+            if self.flood.is_empty() {
+                self.flood = blocks.iter().map(Encode::encode).collect();
+            }
+            return;
+        }
         self.gossiped = self.gossiped.wrapping_add(1);
-        let bytes = match self.lie {
+        let bytes = match &self.lie {
+            Lie::Chain(chain) => match chain.last() {
+                Some(tip) => tip.encode(),
+                None => return,
+            },
             Lie::GossipGarbage => {
                 let mut bytes: Vec<u8> = (0..256).map(|_| rand::random::<u8>()).collect();
                 // A header version that does not exist: never a block, whatever follows.
@@ -333,9 +470,10 @@ impl Liar {
             }
             _ => return,
         };
+        let lie = !matches!(self.lie, Lie::Chain(_));
         let topic = self.names.blocks.clone();
         match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
-            Ok(_) => self.note(peer, |seen| seen.lies += 1),
+            Ok(_) => self.note(peer, |seen| seen.lies += usize::from(lie)),
             Err(error) => eprintln!(
                 "liar {}: cannot publish: {error}",
                 self.swarm.local_peer_id()

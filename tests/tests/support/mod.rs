@@ -1,9 +1,11 @@
 //! Running real `blockchain-node` processes and talking HTTP to them.
 
+pub(crate) mod blocks;
 pub(crate) mod evil_peer;
 pub(crate) mod http;
 pub(crate) mod node;
 pub(crate) mod postgres;
+pub(crate) mod sybils;
 
 use serde_json::Value;
 

@@ -48,6 +48,8 @@ pub(crate) struct NodeProcess {
 /// How to start a node.
 #[derive(Clone, Debug)]
 pub(crate) struct NodeOptions {
+    /// `regtest` (every test's default) or `devnet`.
+    pub(crate) network: &'static str,
     pub(crate) data_dir: PathBuf,
     pub(crate) db: Option<String>,
     pub(crate) extra: Vec<String>,
@@ -56,6 +58,7 @@ pub(crate) struct NodeOptions {
 impl NodeOptions {
     pub(crate) fn regtest(data_dir: &Path) -> Self {
         Self {
+            network: "regtest",
             data_dir: data_dir.to_path_buf(),
             db: None,
             extra: Vec::new(),
@@ -64,7 +67,8 @@ impl NodeOptions {
 }
 
 impl NodeProcess {
-    /// Starts a regtest node on a free port and waits until its API answers.
+    /// Starts a node (regtest unless `options` say otherwise) on a free port
+    /// and waits until its API answers.
     pub(crate) fn start(options: &NodeOptions) -> NodeProcess {
         std::fs::create_dir_all(&options.data_dir).expect("data dir");
         let log = options.data_dir.join(format!(
@@ -78,7 +82,7 @@ impl NodeProcess {
         command
             .args([
                 "--network",
-                "regtest",
+                options.network,
                 "--http",
                 "127.0.0.1:0",
                 "--threads",
@@ -87,7 +91,11 @@ impl NodeProcess {
             .arg("--data-dir")
             .arg(&options.data_dir)
             .args(&options.extra)
-            .env("BLOCKCHAIN_LOG", "info")
+            // TEST_NODE_LOG (e.g. `info,blockchain_node=debug`) to debug a test.
+            .env(
+                "BLOCKCHAIN_LOG",
+                std::env::var("TEST_NODE_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log handle"))
             .stderr(log_file);
@@ -161,6 +169,30 @@ impl NodeProcess {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its resident memory (`VmRSS`), in bytes.
+    pub(crate) fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the node's /proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| {
+                value
+                    .trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .expect("VmRSS in kB")
+            * 1024
     }
 
     pub(crate) fn log_text(&self) -> String {

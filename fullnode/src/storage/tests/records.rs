@@ -229,3 +229,25 @@ pub(super) async fn reopening_keeps_everything(db: &mut TestDb) {
     );
     assert_eq!(storage.peers(10).await.expect("peers"), vec![peer]);
 }
+
+pub(super) async fn the_peer_table_keeps_the_most_recent_peers(db: &mut TestDb) {
+    let storage = &db.storage;
+    let count = crate::storage::MAX_STORED_PEERS as u64 + 5;
+    for n in 0..count {
+        storage
+            .save_peer(&StoredPeer {
+                peer_id: format!("12D3KooW{n:05}"),
+                addrs: vec![format!("/ip4/10.0.0.1/tcp/{}", 1000 + n)],
+                last_seen_ms: 1_000 + n,
+            })
+            .await
+            .expect("saved");
+    }
+    let peers = storage.peers(u32::MAX).await.expect("peers");
+    assert_eq!(peers.len(), crate::storage::MAX_STORED_PEERS as usize);
+    assert_eq!(peers[0].last_seen_ms, 1_000 + count - 1, "the newest stay");
+    assert!(
+        peers.iter().all(|peer| peer.last_seen_ms >= 1_005),
+        "the oldest go"
+    );
+}
