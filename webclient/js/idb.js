@@ -29,3 +29,11 @@ export function transactionDone (transaction) {
     transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'))
   })
 }
+
+export function deleteDatabase (name) {
+  try {
+    const request = indexedDB.deleteDatabase(name)
+    request.onerror = () => {}
+    request.onblocked = () => {}
+  } catch (_) {}
+}

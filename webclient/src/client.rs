@@ -27,6 +27,7 @@ use crate::header_store::{HeaderStore, MEMORY_WINDOW};
 use crate::js::{from_json, get, object};
 use crate::json::{BlockJson, HeaderJson, TransactionJson};
 use crate::network::{Command, Driver, ask, build_swarm};
+use crate::slots::{REQUESTS_IN_FLIGHT, Slots};
 pub(crate) use crate::state::State;
 use crate::wallet::{network_params, parse_address};
 
@@ -100,7 +101,7 @@ async fn open_store(
             return (None, None);
         }
     };
-    match store.load(params).await {
+    match store.load().await {
         Ok(chain) => (Some(store), chain),
         Err(error) => {
             web_sys::console::warn_1(&JsValue::from_str(&format!(
@@ -117,6 +118,7 @@ async fn open_store(
 pub struct LightClient {
     state: Rc<RefCell<State>>,
     commands: mpsc::Sender<Command>,
+    slots: Rc<Slots>,
 }
 
 fn json_value<T: serde::Serialize>(value: &T) -> Result<JsValue> {
@@ -196,7 +198,11 @@ impl LightClient {
         let (commands, receiver) = mpsc::channel(64);
         let driver = Driver::new(swarm, names, state.clone(), bootstrap);
         wasm_bindgen_futures::spawn_local(driver.run(receiver));
-        Ok(LightClient { state, commands })
+        Ok(LightClient {
+            state,
+            commands,
+            slots: Slots::new(REQUESTS_IN_FLIGHT),
+        })
     }
 
     /// Adds a listener for "tip", "progress", "peers", "transaction" or "error".
@@ -354,14 +360,21 @@ impl LightClient {
         Handle {
             state: self.state.clone(),
             commands: self.commands.clone(),
+            slots: self.slots.clone(),
         }
     }
 }
+
+/// Rounds of asking every peer while they answer `busy`.
+const BUSY_ROUNDS: u32 = 3;
+/// The wait before the next round (times the round number).
+const BUSY_RETRY_MS: u32 = 250;
 
 /// What an async method needs, owned (a JS promise outlives `&self`).
 struct Handle {
     state: Rc<RefCell<State>>,
     commands: mpsc::Sender<Command>,
+    slots: Rc<Slots>,
 }
 
 /// Why asking one peer gave nothing usable.
@@ -399,37 +412,51 @@ impl Handle {
         what: &str,
         mut check: impl FnMut(&State, SyncResponse) -> core::result::Result<Option<T>, ProofError>,
     ) -> Result<T> {
-        let peers = self.state.borrow_mut().peers_to_ask();
-        if peers.is_empty() {
-            return Err(ClientError::new(ErrorCode::NoPeers, "no connected peer"));
-        }
+        let _slot = self.slots.take().await;
         let mut lied = false;
         let mut missing = false;
-        for peer in peers {
-            let answer = match self.request(peer, request.clone()).await {
-                None => Answer::Failed,
-                Some(response) => match check(&self.state.borrow(), response) {
-                    Ok(Some(value)) => Answer::Verified(value),
-                    Ok(None) => Answer::Missing,
-                    Err(error) => {
-                        lied = true;
-                        self.drop_peer(peer, Misbehaviour::InvalidBlock, &error);
+        for round in 0..BUSY_ROUNDS {
+            let peers = self.state.borrow_mut().peers_to_ask();
+            if peers.is_empty() {
+                return Err(ClientError::new(ErrorCode::NoPeers, "no connected peer"));
+            }
+            let mut busy = false;
+            for peer in peers {
+                let answer = match self.request(peer, request.clone()).await {
+                    None => Answer::Failed,
+                    // Busy or failing storage: not a lie; ask another.
+                    Some(SyncResponse::Error(_)) => {
+                        busy = true;
                         Answer::Failed
                     }
-                },
-            };
-            match answer {
-                Answer::Verified(value) => return Ok(value),
-                Answer::Missing => {
-                    missing = true;
-                    // It may name a header we have not reached: catch up with it.
-                    let _ = self
-                        .commands
-                        .clone()
-                        .try_send(Command::SyncHeaders { peer });
+                    Some(response) => match check(&self.state.borrow(), response) {
+                        Ok(Some(value)) => Answer::Verified(value),
+                        Ok(None) => Answer::Missing,
+                        Err(error) => {
+                            lied = true;
+                            self.drop_peer(peer, Misbehaviour::InvalidBlock, &error);
+                            Answer::Failed
+                        }
+                    },
+                };
+                match answer {
+                    Answer::Verified(value) => return Ok(value),
+                    Answer::Missing => {
+                        missing = true;
+                        // It may name a header we have not reached: catch up with it.
+                        let _ = self
+                            .commands
+                            .clone()
+                            .try_send(Command::SyncHeaders { peer });
+                    }
+                    Answer::Failed => {}
                 }
-                Answer::Failed => {}
             }
+            if !busy || missing || lied || round + 1 == BUSY_ROUNDS {
+                break;
+            }
+            // Every peer that answered was busy: ask again in a moment.
+            gloo_timers::future::TimeoutFuture::new(BUSY_RETRY_MS * (round + 1)).await;
         }
         Err(if missing {
             ClientError::new(ErrorCode::NotFound, format!("{what} not found"))

@@ -22,6 +22,9 @@ extern "C" {
     /// Resolves when a transaction commits, rejects when it fails or aborts.
     #[wasm_bindgen(js_name = transactionDone)]
     fn transaction_promise(transaction: &web_sys::IdbTransaction) -> Promise;
+    /// Deletes a database in the background (when no other tab holds it).
+    #[wasm_bindgen(js_name = deleteDatabase)]
+    pub(crate) fn delete_database(name: &str);
 }
 
 /// An open database.
@@ -91,27 +94,55 @@ impl Database {
         Ok(Array::from(&values).iter().collect())
     }
 
-    /// Writes every `(key, value)` in one transaction; resolves when it commits.
-    pub(crate) async fn put_all(&self, store: &str, entries: &[(JsValue, JsValue)]) -> Result<()> {
-        let (transaction, store) = self.store(store, IdbTransactionMode::Readwrite)?;
-        for (key, value) in entries {
-            store
-                .put_with_key(value, key)
-                .map_err(|error| ClientError::internal("IndexedDB put", &error))?;
-        }
-        await_promise(transaction_promise(&transaction), "IndexedDB commit").await?;
+    /// Starts one read-write transaction over `stores`: its writes commit
+    /// together or not at all.
+    pub(crate) fn write(&self, stores: &[&str]) -> Result<Writes> {
+        let names: Array = stores
+            .iter()
+            .map(|store| JsValue::from_str(store))
+            .collect();
+        let transaction = self
+            .db
+            .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)
+            .map_err(|error| ClientError::internal("IndexedDB transaction", &error))?;
+        Ok(Writes { transaction })
+    }
+}
+
+/// The writes of one read-write transaction, committed by [`Writes::commit`].
+#[derive(Debug)]
+pub(crate) struct Writes {
+    transaction: web_sys::IdbTransaction,
+}
+
+impl Writes {
+    fn store(&self, name: &str) -> Result<web_sys::IdbObjectStore> {
+        self.transaction
+            .object_store(name)
+            .map_err(|error| ClientError::internal("IndexedDB store", &error))
+    }
+
+    /// Puts `value` under `key` in `store`.
+    pub(crate) fn put(&self, store: &str, key: &JsValue, value: &JsValue) -> Result<()> {
+        self.store(store)?
+            .put_with_key(value, key)
+            .map_err(|error| ClientError::internal("IndexedDB put", &error))?;
         Ok(())
     }
 
-    /// Deletes keys `lower..=upper`.
-    pub(crate) async fn delete_range(&self, store: &str, lower: f64, upper: f64) -> Result<()> {
-        let (transaction, store) = self.store(store, IdbTransactionMode::Readwrite)?;
+    /// Deletes keys `lower..=upper` of `store`.
+    pub(crate) fn delete_range(&self, store: &str, lower: f64, upper: f64) -> Result<()> {
         let range = IdbKeyRange::bound(&lower.into(), &upper.into())
             .map_err(|error| ClientError::internal("IDBKeyRange", &error))?;
-        store
+        self.store(store)?
             .delete(&range)
             .map_err(|error| ClientError::internal("IndexedDB delete", &error))?;
-        await_promise(transaction_promise(&transaction), "IndexedDB commit").await?;
+        Ok(())
+    }
+
+    /// Resolves when every write has committed.
+    pub(crate) async fn commit(self) -> Result<()> {
+        await_promise(transaction_promise(&self.transaction), "IndexedDB commit").await?;
         Ok(())
     }
 }

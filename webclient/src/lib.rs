@@ -30,6 +30,7 @@ mod js;
 mod json;
 mod keys;
 mod network;
+mod slots;
 mod state;
 #[cfg(test)]
 mod tests;

@@ -422,13 +422,14 @@ impl Driver {
             return;
         };
         let (verdict, to_store) = self.state.borrow_mut().accept_headers(&peer, &headers);
+        if matches!(verdict, Ok(true)) {
+            // Ask for the next batch first: it travels while this one is written.
+            self.request_headers(peer);
+        }
         self.store_headers(&to_store).await;
         match verdict {
-            Ok(true) => {
-                // Let the page render between batches: one batch is one task.
-                crate::js::yield_to_browser().await;
-                self.request_headers(peer);
-            }
+            // Let the page render between batches: one batch is one task.
+            Ok(true) => crate::js::yield_to_browser().await,
             Ok(false) => self.state.borrow_mut().mark_caught_up(&peer),
             Err(Misbehaviour::Unhelpful) => self.state.borrow_mut().mark_caught_up(&peer),
             Err(why) => {

@@ -17,6 +17,13 @@ use crate::js::{from_json, now_ms, object};
 use crate::json::{TipJson, TransactionJson};
 use crate::network::transport_name;
 
+#[wasm_bindgen(module = "/js/events.js")]
+extern "C" {
+    /// Calls `listener(detail)` in a microtask, logging what it throws.
+    #[wasm_bindgen(js_name = emitLater)]
+    fn emit_later(listener: &js_sys::Function, detail: &JsValue);
+}
+
 /// Most gossiped transactions kept (oldest dropped first).
 const MAX_PENDING: usize = 1000;
 
@@ -80,16 +87,17 @@ impl State {
         self.listeners.entry(event).or_default().push(listener);
     }
 
-    /// Calls the listeners of `event` with `detail`. A listener that throws
-    /// is reported on the console and does not stop the others.
+    /// Calls the listeners of `event` with `detail`, each in a microtask of
+    /// its own: after this state is no longer borrowed, so a listener may
+    /// call back into the client (`tip()`, `peers()`, ...). Listeners run in
+    /// the order of the events; one that throws is reported on the console
+    /// and does not stop the others.
     pub(crate) fn emit(&self, event: &str, detail: &JsValue) {
         let Some(listeners) = self.listeners.get(event) else {
             return;
         };
         for listener in listeners {
-            if let Err(error) = listener.call1(&JsValue::NULL, detail) {
-                web_sys::console::error_2(&JsValue::from_str("listener threw:"), &error);
-            }
+            emit_later(listener, detail);
         }
     }
 

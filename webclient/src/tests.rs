@@ -3,10 +3,10 @@
 //! keystore and signature bytes, Python-made keystores open, WebCrypto
 //! signatures verify with the core's verifier, bad input gets its code.
 
-use blockchain_core::Transaction;
 use blockchain_core::crypto::{RustCryptoVerifier, SignatureVerifier};
 use blockchain_core::keystore::Keystore;
 use blockchain_core::params::REGTEST;
+use blockchain_core::{Header, Transaction};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::*;
 
@@ -191,4 +191,92 @@ async fn bad_transactions_are_refused_with_their_codes() {
             .expect_err("refused");
         assert_eq!(code_of(&error), code);
     }
+}
+
+/// `count` mined regtest headers on the tip of `chain`, accepted into it.
+fn mine_headers(chain: &mut blockchain_core::header_chain::HeaderChain, count: u64) -> Vec<Header> {
+    let mut headers = Vec::new();
+    for _ in 0..count {
+        let parent = chain.parent_info(&chain.tip_hash()).expect("the tip");
+        let mut header = Header {
+            version: Header::VERSION,
+            height: parent.height + 1,
+            prev_hash: parent.hash,
+            merkle_root: blockchain_core::MerkleHash::ZERO,
+            state_root: blockchain_core::MerkleHash::ZERO,
+            time: REGTEST.genesis_header().time + (parent.height + 1) * 1000,
+            bits: blockchain_core::difficulty::next_bits(&REGTEST, &parent),
+            nonce: 0,
+        };
+        let target = header.bits.to_target().expect("canonical bits");
+        while !target.is_met_by(&header.hash().0) {
+            header.nonce += 1;
+        }
+        chain
+            .accept_headers(&[header], crate::js::now_ms())
+            .expect("a valid header");
+        headers.push(header);
+    }
+    headers
+}
+
+#[wasm_bindgen_test]
+async fn stored_headers_span_chunks_resume_and_follow_a_shorter_reorg() {
+    use crate::header_store::{CHUNK, HeaderStore};
+    use blockchain_core::header_chain::HeaderChain;
+
+    let mut chain = HeaderChain::new(&REGTEST);
+    let mut headers = mine_headers(&mut chain, 1010);
+    let work_at_1010 = chain.tip_work();
+    headers.extend(mine_headers(&mut chain, CHUNK * 2 + 100 - 1010));
+    let tip = *headers.last().expect("headers");
+    let store = HeaderStore::open(&REGTEST).await.expect("IndexedDB");
+    // Two saves, the second starting inside a chunk the first began.
+    store
+        .save(&headers[..600], work_at_1010)
+        .await
+        .expect("saved");
+    store
+        .save(&headers[600..], chain.tip_work())
+        .await
+        .expect("saved");
+
+    let all = store.range(0, tip.height + 10).await.expect("read");
+    assert_eq!(all.len() as u64, tip.height + 1, "genesis and every header");
+    assert_eq!(all[0], REGTEST.genesis_header());
+    assert_eq!(&all[1..], &headers[..]);
+    let across = store.range(CHUNK - 3, 7).await.expect("read");
+    assert_eq!(
+        &across[..],
+        &headers[CHUNK as usize - 4..CHUNK as usize + 3]
+    );
+
+    let resumed = store.load().await.expect("read").expect("a stored chain");
+    assert_eq!(resumed.tip_hash(), tip.hash());
+    assert_eq!(resumed.tip_work(), chain.tip_work());
+    assert_eq!(resumed.height(), tip.height);
+
+    // A shorter best chain (as after a reorg to a branch with more work
+    // but fewer blocks): what is above its tip goes.
+    store
+        .save(&headers[1000..1010], work_at_1010)
+        .await
+        .expect("saved");
+    let after = store.range(1005, 500).await.expect("read");
+    assert_eq!(&after[..], &headers[1004..1010]);
+    let resumed = store.load().await.expect("read").expect("a stored chain");
+    assert_eq!(resumed.height(), 1010);
+    assert_eq!(resumed.tip_work(), work_at_1010);
+
+    // A chain of a few headers resumes from genesis and can be extended.
+    let mut short = HeaderChain::new(&REGTEST);
+    let few = mine_headers(&mut short, 3);
+    store.save(&few, short.tip_work()).await.expect("saved");
+    let mut resumed = store.load().await.expect("read").expect("a stored chain");
+    assert_eq!(resumed.height(), 3);
+    let next = mine_headers(&mut short, 1);
+    resumed
+        .accept_headers(&next, crate::js::now_ms())
+        .expect("a resumed short chain follows new headers");
+    assert_eq!(resumed.tip_hash(), next[0].hash());
 }
