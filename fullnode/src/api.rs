@@ -92,6 +92,9 @@ pub struct AppStateInner {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The peer-to-peer layer, when it runs.
     pub network: Option<Arc<crate::p2p::Network>>,
+    /// The token of `<data dir>/api.cookie` (this run's), which opens the
+    /// protected routes.
+    pub cookie_token: Option<Arc<str>>,
     /// The OpenAPI document, set once the router is built.
     openapi: Arc<std::sync::OnceLock<openapi::Document>>,
     /// Texts of `GET /status` that rarely change.
@@ -124,6 +127,7 @@ impl AppState {
             auth,
             webhooks,
             network: None,
+            cookie_token: None,
             openapi: Arc::default(),
             status_cache: Arc::default(),
         }))
@@ -145,6 +149,13 @@ impl AppState {
     /// storage and its chain-event counter) instead of metrics of its own.
     pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.fields_mut().metrics = metrics;
+        self
+    }
+
+    /// The same state with the API cookie's token.
+    #[must_use]
+    pub fn with_cookie_token(mut self, token: &str) -> Self {
+        self.fields_mut().cookie_token = Some(Arc::from(token));
         self
     }
 
@@ -241,6 +252,7 @@ pub fn app(state: AppState) -> Router {
     let front_door = middleware::FrontDoorLayer::new(
         Arc::clone(&state.metrics),
         Arc::clone(&state.rate_limiter),
+        state.config.allowed_hosts.clone(),
     );
     // The pages: `/` the wallet, `/explorer` and its linkable pages
     // (`/explorer/block/…`, `/explorer/tx/…`, `/explorer/address/…`, routed

@@ -10,6 +10,7 @@
 //! that are already expired.
 
 mod challenge;
+pub mod cookie;
 pub mod jwt;
 mod key_file;
 

@@ -73,6 +73,9 @@ pub struct Cli {
     /// Address that may log in as an administrator (POST /api/v1/auth/login), repeatable.
     #[arg(long, env = "BLOCKCHAIN_ADMIN_ADDRESS", value_delimiter = ',')]
     pub admin_address: Vec<String>,
+    /// Host name the API and web app answer for besides IP addresses and localhost, repeatable.
+    #[arg(long, env = "BLOCKCHAIN_ALLOWED_HOST", value_delimiter = ',')]
+    pub allowed_host: Vec<String>,
     /// http(s) URL prefix webhooks may be delivered to besides loopback URLs, repeatable.
     #[arg(long, env = "BLOCKCHAIN_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Vec<String>,
@@ -106,6 +109,7 @@ pub struct FileConfig {
     rate_limit_loopback: Option<bool>,
     // Plural in the file: it holds the list that `--admin-address` builds one at a time.
     admin_addresses: Option<Vec<String>>,
+    allowed_hosts: Option<Vec<String>>,
     webhook_allow: Option<Vec<String>>,
     webhook_ca: Option<PathBuf>,
     jwt_ttl: Option<u64>,
@@ -149,6 +153,9 @@ pub struct Config {
     pub rate_limit_loopback: bool,
     /// Addresses that may log in as administrators.
     pub admin_addresses: Vec<Address>,
+    /// Host names (lower case, no port) the HTTP server answers for besides
+    /// IP addresses and `localhost` (DNS rebinding: docs/SECURITY.md).
+    pub allowed_hosts: Vec<String>,
     /// URL prefixes webhooks may be delivered to, besides loopback URLs.
     pub webhook_allow: Vec<String>,
     /// Extra CA certificates (PEM) trusted for https webhooks.
@@ -283,6 +290,15 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        let mempool_max = cli.mempool_max.or(file.mempool_max).unwrap_or(10_000);
+        if mempool_max == 0 {
+            return Err(ConfigError::Invalid {
+                option: "mempool-max",
+                message: "must be at least 1 (a node with no room for pending transactions \
+                          could not relay or mine any)"
+                    .into(),
+            });
+        }
         let admin_texts = if !cli.admin_address.is_empty() {
             cli.admin_address
         } else {
@@ -295,6 +311,30 @@ impl Config {
                     option: "admin-address",
                     message: format!("{text:?}: {error}"),
                 })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowed_hosts = if !cli.allowed_host.is_empty() {
+            cli.allowed_host
+        } else {
+            file.allowed_hosts.unwrap_or_default()
+        };
+        let allowed_hosts = allowed_hosts
+            .into_iter()
+            .map(|host| {
+                let host = host.trim().to_ascii_lowercase();
+                let valid = !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                if valid {
+                    Ok(host)
+                } else {
+                    Err(ConfigError::Invalid {
+                        option: "allowed-host",
+                        message: format!("{host:?} is not a host name (no port, no scheme)"),
+                    })
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         let webhook_allow = if !cli.webhook_allow.is_empty() {
@@ -337,7 +377,7 @@ impl Config {
                 .or(file.api_token)
                 .filter(|token| !token.is_empty()),
             www: cli.www.or(file.www).unwrap_or_else(default_www),
-            mempool_max: cli.mempool_max.or(file.mempool_max).unwrap_or(10_000),
+            mempool_max,
             min_relay_fee: cli
                 .min_relay_fee
                 .or(file.min_relay_fee)
@@ -346,6 +386,7 @@ impl Config {
             rate_limit_loopback: cli.rate_limit_loopback
                 || file.rate_limit_loopback.unwrap_or(false),
             admin_addresses,
+            allowed_hosts,
             webhook_allow,
             webhook_ca: cli.webhook_ca.or(file.webhook_ca),
             jwt_ttl,
@@ -447,6 +488,7 @@ mod tests {
             if long != "config" {
                 let key = match long {
                     "admin-address" => "admin_addresses".to_owned(),
+                    "allowed-host" => "allowed_hosts".to_owned(),
                     _ => long.replace('-', "_"),
                 };
                 assert!(
@@ -460,7 +502,7 @@ mod tests {
         let toml: String = file_keys
             .iter()
             .map(|key| match key.as_str() {
-                "listen" | "bootstrap" | "admin_addresses" | "webhook_allow" => {
+                "listen" | "bootstrap" | "admin_addresses" | "allowed_hosts" | "webhook_allow" => {
                     format!("{key} = []\n")
                 }
                 "mine" | "rate_limit_loopback" => format!("{key} = false\n"),
@@ -574,6 +616,28 @@ mod tests {
             Err(ConfigError::Invalid { option, .. }) => option,
             other => panic!("accepted: {other:?}"),
         };
+        assert_eq!(
+            refused(Cli {
+                mempool_max: Some(0),
+                ..Cli::default()
+            }),
+            "mempool-max"
+        );
+        for host in ["attacker.example:80", "http://node.example", "a b", ""] {
+            assert_eq!(
+                refused(Cli {
+                    allowed_host: vec![host.into()],
+                    ..Cli::default()
+                }),
+                "allowed-host"
+            );
+        }
+        let allowed = Config::resolve(Cli {
+            allowed_host: vec!["Node.Example.org".into()],
+            ..Cli::default()
+        })
+        .expect("a host name");
+        assert_eq!(allowed.allowed_hosts, vec!["node.example.org".to_owned()]);
         assert_eq!(
             refused(Cli {
                 admin_address: vec!["tblk1notanaddress".into()],

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{AppState, app};
 use crate::auth::AdminAuth;
+use crate::auth::cookie::ApiCookie;
 use crate::chain::Chain;
 use crate::config::Config;
 use crate::mempool::MempoolPolicy;
@@ -29,9 +30,15 @@ pub struct RunningNode {
     mining: Arc<MiningControl>,
     webhooks: Arc<Webhooks>,
     network: Option<Arc<Network>>,
+    cookie: ApiCookie,
 }
 
 impl RunningNode {
+    /// This run's API cookie (`<data dir>/api.cookie`).
+    pub fn cookie(&self) -> &ApiCookie {
+        &self.cookie
+    }
+
     /// The peer-to-peer layer, when it runs.
     pub fn network(&self) -> Option<&Arc<Network>> {
         self.network.as_ref()
@@ -47,6 +54,7 @@ impl RunningNode {
         let _ = self.shutdown.send(true);
         let result = self.server.await.unwrap_or(Ok(()));
         self.chain.storage().close().await;
+        self.cookie.remove();
         result
     }
 }
@@ -54,12 +62,21 @@ impl RunningNode {
 /// Starts a node from a resolved configuration.
 pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
     let config = Arc::new(config);
+    #[cfg(unix)]
+    let created = !config.data_dir.exists();
     std::fs::create_dir_all(&config.data_dir).map_err(|error| {
         anyhow::anyhow!(
             "cannot create data dir {}: {error}",
             config.data_dir.display()
         )
     })?;
+    // The data dir holds keys, keystores and the API cookie: a new one is
+    // the node user's alone (an existing one keeps the operator's choice).
+    #[cfg(unix)]
+    if created {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))?;
+    }
     tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %redact(&config.db_url), "starting");
     let metrics = Arc::new(Metrics::default());
     let storage = storage::open(&config.db_url).await?;
@@ -85,6 +102,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         tracing::info!("no --admin-address: login (POST /api/v1/auth/login) refuses everyone");
     }
     let webhooks = Webhooks::start(&chain, &config).await?;
+    let cookie = ApiCookie::create(&config.data_dir).map_err(|error| {
+        anyhow::anyhow!(
+            "cannot write the API cookie in {}: {error}",
+            config.data_dir.display()
+        )
+    })?;
+    tracing::info!(
+        path = %cookie.path().display(),
+        "wrote the API cookie: protected routes take `Authorization: Bearer <its contents>`"
+    );
     let state = AppState::new(
         Arc::clone(&chain),
         Arc::clone(&mining),
@@ -93,7 +120,8 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         Arc::clone(&webhooks),
     )
     .with_metrics(metrics)
-    .with_network(network.clone());
+    .with_network(network.clone())
+    .with_cookie_token(cookie.token());
     let listener = TcpListener::bind(&config.http)
         .await
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.http))?;
@@ -125,6 +153,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         mining,
         webhooks,
         network,
+        cookie,
     })
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use blockchain_core::{Block, Decode};
 use serde_json::{Value, json};
 
-use crate::support::http::{get, post};
+use crate::support::http::get;
 use crate::support::node::{NodeOptions, NodeProcess};
 
 fn js_dir() -> PathBuf {
@@ -62,8 +62,7 @@ fn run_js_peer(node: &NodeProcess, script: &str, addr: &str) -> Vec<Value> {
             }
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if subscribed {
-                    let mined = post(
-                        node.addr,
+                    let mined = node.post_protected(
                         "/api/v1/mining/blocks",
                         &json!({ "miner_address": miner, "count": 1 }),
                     );

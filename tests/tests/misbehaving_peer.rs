@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::p2p::{node_with, tip};
 use crate::support::evil_peer::{EvilPeer, Lie, made_up_chain};
-use crate::support::http::{get, post};
+use crate::support::http::get;
 use crate::support::node::NodeProcess;
 use crate::support::{data, vector_address};
 
@@ -164,8 +164,7 @@ fn forged_bodies_of_honest_blocks_do_not_stall_the_sync() {
     assert_banned(&node, &forger, "InvalidBlock");
     assert_eq!(node.height(), 0, "nothing forged was connected");
 
-    let dial = post(
-        node.addr,
+    let dial = node.post_protected(
         "/api/v1/network/peers",
         &json!({ "multiaddr": honest.listen_addr("/tcp/") }),
     );

@@ -199,8 +199,7 @@ fn partitioned_nodes_agree_on_the_most_work_chain_when_reconnected() {
 
     // Reconnect: every node ends on B's chain.
     let reconnected = Instant::now();
-    let dial = post(
-        b.addr,
+    let dial = b.post_protected(
         "/api/v1/network/peers",
         &json!({ "multiaddr": a.listen_addr("/tcp/") }),
     );

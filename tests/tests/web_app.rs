@@ -162,6 +162,8 @@ fn a_user_creates_a_wallet_gets_funded_sends_and_inspects_the_chain_in_chromium_
         .arg(&keystore)
         .arg(&password)
         .arg(&shots)
+        // The cookie token, for the script's protected calls (mining).
+        .env("API_TOKEN", node.api_token())
         .current_dir(&js);
     let started = Instant::now();
     let (ok, stdout, stderr) = run_with_timeout(command, SCRIPT_TIMEOUT);
@@ -274,4 +276,63 @@ fn a_user_creates_a_wallet_gets_funded_sends_and_inspects_the_chain_in_chromium_
         assert!(file.is_file(), "{} missing", file.display());
         assert!(file.starts_with(&shots));
     }
+}
+
+/// Web pages the operator merely opens attack the node on 127.0.0.1 from a
+/// real Chromium (`tests/js/e2e/hostile-page.mjs`): a page of another
+/// origin sends the cross-site requests a browser sends without asking
+/// (no-cors fetch, a text/plain form post) and a CORS request with a made-up
+/// token; a DNS-rebinding page calls the API as its own origin. None of it
+/// starts mining or mines a block; public reads stay open to other origins.
+#[test]
+fn a_hostile_page_the_operator_opens_cannot_mine_or_rebind_the_node() {
+    let js = js_dir();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = NodeProcess::start(&NodeOptions::regtest(dir.path()));
+    node.mine(&vector_address(1), 1);
+    let mut command = Command::new("node");
+    command
+        .arg("e2e/hostile-page.mjs")
+        .arg(format!("http://{}", node.addr))
+        .arg(vector_address(2))
+        .current_dir(&js);
+    let (ok, stdout, stderr) = run_with_timeout(command, SCRIPT_TIMEOUT);
+    assert!(
+        ok,
+        "hostile-page.mjs failed:\n{stderr}\nnode log:\n{}",
+        node.log_text()
+    );
+    let out: Value = serde_json::from_str(stdout.lines().last().expect("a result line"))
+        .expect("the last line is JSON");
+    eprintln!("{out}");
+    let cross = &out["crossSite"];
+    // The no-cors requests went out (opaque answers) and the form was posted.
+    assert_eq!(cross["noCors"], "opaque", "{out}");
+    assert_eq!(cross["noCorsBlocks"], "opaque", "{out}");
+    assert_eq!(cross["form"], "submitted", "{out}");
+    // The preflighted request reached the node and was refused, readably
+    // only as a failed fetch or a refusal without CORS headers.
+    let cors = &cross["corsWithToken"];
+    assert!(
+        cors.as_str().is_some_and(|text| text.starts_with("threw"))
+            || cors["status"] == 403
+            || cors["status"] == 401,
+        "{out}"
+    );
+    assert_eq!(cross["publicRead"]["status"], 200, "{out}");
+    assert_eq!(cross["publicRead"]["height"], 1, "{out}");
+    // DNS rebinding: the node does not answer for rebind.test.
+    assert_eq!(out["rebinding"]["status"], 403, "{out}");
+    assert_eq!(
+        out["rebinding"]["body"]["code"], "HOST_NOT_ALLOWED",
+        "{out}"
+    );
+    assert_eq!(out["rebinding"]["post"]["status"], 403, "{out}");
+    assert_eq!(out["rebinding"]["webApp"], 403, "{out}");
+
+    // Nothing happened on the node.
+    let mining = get(node.addr, "/api/v1/mining/status");
+    assert_eq!(mining.body["is_mining"], false, "{:?}", mining.body);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(node.height(), 1, "no block was mined for the page");
 }

@@ -49,6 +49,8 @@ fn run_node_script(node: &NodeProcess, script: &str, args: &[String]) -> Value {
     let status = Command::new("node")
         .arg(script)
         .args(args)
+        // The cookie token, for the script's protected calls (mining).
+        .env("API_TOKEN", node.api_token())
         .current_dir(&js)
         .stdout(std::fs::File::create(&stdout_path).expect("stdout file"))
         .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
@@ -84,6 +86,9 @@ fn node_with_browser_listeners(dir: &Path) -> NodeProcess {
         "/ip4/127.0.0.1/tcp/0/ws",
         "--listen",
         "/ip4/127.0.0.1/udp/0/webrtc-direct",
+        // The page without WebCrypto is opened as http://wallet.test:PORT/.
+        "--allowed-host",
+        "wallet.test",
     ]
     .map(String::from)
     .to_vec();

@@ -1,31 +1,71 @@
-//! Protected routes: loopback callers, or a bearer token that is the static
-//! `--api-token` or a login token (JWT) of a current administrator.
+//! Protected routes: a bearer token that is this run's API cookie
+//! (`<data dir>/api.cookie`), the static `--api-token`, or a login token
+//! (JWT) of a current administrator; never from a cross-origin page. A
+//! loopback address alone is not a credential: any web page the operator
+//! opens can reach 127.0.0.1, and behind a reverse proxy every client is
+//! loopback.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::client_ip;
 use crate::auth::TokenError;
 use crate::clock::now_ms;
 
-/// Lets a request through when it comes from loopback or carries a valid token.
+/// Marks an answer of a protected route: it gets no CORS headers, so no
+/// other origin's page may read it (api/middleware.rs).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct NoCors;
+
+/// Lets a request through when it carries a valid token and does not come
+/// from another origin's page.
 pub(super) async fn require_protected(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
-) -> Result<Response, ApiError> {
-    let loopback = client_ip(&mut request)
-        .await
-        .is_some_and(|ip| ip.is_loopback());
-    if loopback {
-        return Ok(next.run(request).await);
+) -> Response {
+    let mut response = match admit(&state, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
+    };
+    response.extensions_mut().insert(NoCors);
+    response
+}
+
+/// Whether `Origin`, when sent, is the origin the request was sent to.
+/// Browsers send `Origin` with every cross-origin request and with
+/// same-origin ones other than GET; tools send none.
+pub(super) fn same_origin_or_none(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+    else {
+        return false;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if !same_origin_or_none(headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "CROSS_ORIGIN",
+            "protected routes do not answer pages of other origins",
+        ));
     }
-    let presented = request
-        .headers()
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
@@ -33,13 +73,15 @@ pub(super) async fn require_protected(
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
-            "this route needs a bearer token or a loopback caller",
+            "this route needs `Authorization: Bearer <token>`: the token in <data dir>/api.cookie, \
+             the --api-token, or a login token",
         ));
     };
-    if let Some(expected) = &state.config.api_token
-        && constant_time_eq(token.as_bytes(), expected.as_bytes())
+    let matches = |expected: &str| constant_time_eq(token.as_bytes(), expected.as_bytes());
+    if state.cookie_token.as_deref().is_some_and(matches)
+        || state.config.api_token.as_deref().is_some_and(matches)
     {
-        return Ok(next.run(request).await);
+        return Ok(());
     }
     // A JWT is three dot-separated parts; anything else was meant as the API token.
     if token.split('.').count() != 3 {
@@ -50,7 +92,7 @@ pub(super) async fn require_protected(
         ));
     }
     match state.auth.verify_token(token, now_ms()) {
-        Ok(_) => Ok(next.run(request).await),
+        Ok(_) => Ok(()),
         Err(TokenError::Expired) => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "TOKEN_EXPIRED",

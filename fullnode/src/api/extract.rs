@@ -94,14 +94,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The client's IP address: the connection's peer (or, in tests, the one
-/// `MockConnectInfo` sets), with an IPv4-mapped IPv6 address read as IPv4
-/// so that a loopback caller on a dual-stack socket counts as loopback.
-pub(super) async fn client_ip(request: &mut Request) -> Option<IpAddr> {
-    client_ip_of(request.extensions())
-}
-
-/// [`client_ip`] from a request's extensions, without an extractor.
+/// The client's IP address from a request's extensions: the connection's
+/// peer (or, in tests, the one `MockConnectInfo` sets), with an IPv4-mapped
+/// IPv6 address read as IPv4 so that a loopback caller on a dual-stack
+/// socket counts as loopback.
 pub(super) fn client_ip_of(extensions: &Extensions) -> Option<IpAddr> {
     let address = match extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(address)) => address,

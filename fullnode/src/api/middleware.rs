@@ -1,9 +1,15 @@
 //! The API's middleware: one hand-written tower layer around every route
 //! that does, per request,
 //!
+//! - the `Host` check: a request for a host name the node does not answer
+//!   for (an IP address, `localhost`, `--allowed-host`) is refused, which
+//!   defeats DNS rebinding;
 //! - CORS for the web app (any origin; `GET`, `POST`, `DELETE`; the
 //!   `Content-Type` and `Authorization` headers; the `X-RateLimit-*`
-//!   headers exposed): a preflight (`OPTIONS`) is answered here;
+//!   headers exposed), except on the answers of protected routes
+//!   ([`super::auth::NoCors`]): a preflight (`OPTIONS`) is answered here;
+//! - a request body must be `application/json` (415 otherwise), so a
+//!   "simple" cross-site form or `no-cors` fetch never reaches a handler;
 //! - the body limit: a declared body over [`BODY_LIMIT`] is refused with the
 //!   API's 413, a body of unknown length is cut at the limit (the extractor
 //!   that reads it answers 413);
@@ -30,6 +36,7 @@ use http_body_util::Limited;
 use tower::{Layer, Service};
 
 use super::BODY_LIMIT;
+use super::auth::NoCors;
 use super::error::ApiError;
 use super::extract::client_ip_of;
 use super::rate_limit::{RateLimiter, Verdict};
@@ -53,12 +60,22 @@ pub(super) struct FrontDoorLayer {
 struct Shared {
     metrics: Arc<Metrics>,
     limiter: Arc<RateLimiter>,
+    /// `--allowed-host` names (lower case).
+    allowed_hosts: Vec<String>,
 }
 
 impl FrontDoorLayer {
-    pub(super) fn new(metrics: Arc<Metrics>, limiter: Arc<RateLimiter>) -> Self {
+    pub(super) fn new(
+        metrics: Arc<Metrics>,
+        limiter: Arc<RateLimiter>,
+        allowed_hosts: Vec<String>,
+    ) -> Self {
         Self {
-            shared: Arc::new(Shared { metrics, limiter }),
+            shared: Arc::new(Shared {
+                metrics,
+                limiter,
+                allowed_hosts,
+            }),
         }
     }
 }
@@ -116,6 +133,17 @@ where
 {
     /// Answers here (preflight, too large, rate limited) or passes the request on.
     fn admit(&mut self, request: Request) -> Outcome<S::Future> {
+        if !host_allowed(&request, &self.shared.allowed_hosts) {
+            return Outcome::Answered(Some(
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "HOST_NOT_ALLOWED",
+                    "this node does not answer for that host name; \
+                     its operator can add it with --allowed-host",
+                )
+                .into_response(),
+            ));
+        }
         if request.method() == Method::OPTIONS {
             return Outcome::Answered(Some(preflight()));
         }
@@ -125,6 +153,16 @@ where
             .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
         if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
             let mut refusal = ApiError::payload_too_large().into_response();
+            add_cors_headers(refusal.headers_mut());
+            return Outcome::Answered(Some(refusal));
+        }
+        if has_body(&request, declared) && !is_json(request.headers()) {
+            let mut refusal = ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "request bodies must be JSON sent as `Content-Type: application/json`",
+            )
+            .into_response();
             add_cors_headers(refusal.headers_mut());
             return Outcome::Answered(Some(refusal));
         }
@@ -146,6 +184,62 @@ where
             verdict,
         }
     }
+}
+
+/// Whether the request's host (the `Host` header, else the URI's) is one
+/// the node answers for: an IP address (DNS rebinding needs a name),
+/// `localhost` or a name under it, or an `--allowed-host` name. A request
+/// naming no host (HTTP/1.0 tools) is let through: browsers always name one.
+fn host_allowed(request: &Request, allowed: &[String]) -> bool {
+    let host = match request.headers().get(header::HOST) {
+        Some(value) => match value.to_str() {
+            Ok(host) => host,
+            Err(_) => return false,
+        },
+        None => match request.uri().host() {
+            Some(host) => host,
+            None => return true,
+        },
+    };
+    let name = host_name(host);
+    if name.is_empty() {
+        return false;
+    }
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost") || allowed.contains(&name)
+}
+
+/// `host[:port]` or `[v6][:port]` without the port and brackets.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or("", |(address, _)| address);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|byte| byte.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// Whether a request carries a body: a declared length over zero, one sent
+/// in chunks, or a body not known to be empty.
+fn has_body(request: &Request, declared: Option<u64>) -> bool {
+    let body = request.body();
+    declared.is_some_and(|length| length > 0)
+        || request.headers().contains_key(header::TRANSFER_ENCODING)
+        || !(body.is_end_stream() || body.size_hint().exact() == Some(0))
+}
+
+/// Whether `Content-Type` is `application/json` (parameters such as
+/// `charset` allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// Cuts a body of unknown length at [`BODY_LIMIT`]. A body of known length
@@ -216,7 +310,9 @@ where
                 if let Some(verdict) = verdict {
                     verdict.add_headers(&mut response);
                 }
-                add_cors_headers(response.headers_mut());
+                if response.extensions().get::<NoCors>().is_none() {
+                    add_cors_headers(response.headers_mut());
+                }
                 response
             }
         };

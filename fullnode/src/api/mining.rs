@@ -91,7 +91,7 @@ fn mining_error(error: MiningError) -> ApiError {
     responses(
         (status = 200, description = "Mining; the miner's status", body = MiningStatus),
         (status = 400, description = "`INVALID_REQUEST_BODY`: not JSON, wrong types or unknown fields; `INVALID_ADDRESS` (`miner_address`); `MINER_ADDRESS_REQUIRED`: no address given or configured", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential)", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
     )
@@ -128,7 +128,7 @@ pub(super) async fn start(
     security(("api_token" = [])),
     responses(
         (status = 200, description = "Stopped; the miner's status", body = MiningStatus),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential)", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
     )
 )]
@@ -175,7 +175,7 @@ const MAX_BLOCKS_PER_REQUEST: u32 = 1000;
     responses(
         (status = 201, description = "The mined blocks", body = MinedBlocks),
         (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types or unknown fields), `INVALID_COUNT` (not 1–1000), `INVALID_ADDRESS` (`miner_address`), `MINER_ADDRESS_REQUIRED` (no address given or configured)", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential)", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
         (status = 409, description = "`BLOCK_ALREADY_KNOWN`: the chain refused a mined block as a duplicate", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),

@@ -134,7 +134,7 @@ pub(super) struct Dialled {
     responses(
         (status = 202, description = "Remembered and being dialled", body = Dialled),
         (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `INVALID_MULTIADDR` (unknown protocol, bad value, no `/p2p/<peer id>` at the end)", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential)", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),

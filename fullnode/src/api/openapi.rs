@@ -34,12 +34,17 @@ addresses bech32m strings of the node's network, times milliseconds since the \
 Unix epoch; it also lists every error `code`.
 
 Every error answer is an `ApiError` object. Operations with the `api_token` \
-security requirement are *protected*: they answer loopback callers without \
-a token, and others only with `Authorization: Bearer <token>`, the token being \
-the node's `--api-token` or a login token from `POST /auth/login` (401 \
-`UNAUTHORIZED` without one, 403 `FORBIDDEN` with a wrong API token, 401 \
-`INVALID_TOKEN` or `TOKEN_EXPIRED` with a bad login token, 403 `NOT_ADMIN` \
-when its address is no longer an administrator).";
+security requirement are *protected*: they answer only with `Authorization: \
+Bearer <token>` (a loopback address is not a credential), the token being the \
+one in `<data dir>/api.cookie` (new at every start), the node's `--api-token`, \
+or a login token from `POST /auth/login` (401 `UNAUTHORIZED` without one, 403 \
+`FORBIDDEN` with a wrong API token, 401 `INVALID_TOKEN` or `TOKEN_EXPIRED` \
+with a bad login token, 403 `NOT_ADMIN` when its address is no longer an \
+administrator), and never to a page of another origin (403 `CROSS_ORIGIN`; \
+their answers carry no CORS headers). Every route refuses a `Host` the node \
+does not answer for (403 `HOST_NOT_ALLOWED`: an IP address, `localhost` and \
+`--allowed-host` names are answered) and a request body that is not \
+`application/json` (415 `UNSUPPORTED_MEDIA_TYPE`).";
 
 /// The document as the router that serves it was built.
 #[derive(Clone)]

@@ -1,6 +1,10 @@
-//! Per-client rate limit: a fixed one-minute window per IP address, with
+//! Per-client rate limit: a fixed one-minute window per client, with
 //! X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset (seconds
-//! until the window ends) on every answer.
+//! until the window ends) on every answer. A client is an IPv4 address or an
+//! IPv6 /64 (one host commonly holds a whole /64, so its addresses are one
+//! client). Memory is bounded without scanning: windows live in two
+//! generations that swap every minute, and once the current one is full,
+//! new clients share one window until the next swap.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,24 +15,63 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 
 const WINDOW: Duration = Duration::from_secs(60);
-/// Clients tracked at most; the oldest windows are dropped beyond this.
+/// Clients tracked in one generation at most.
 const MAX_CLIENTS: usize = 100_000;
 
-/// Request counters per client address.
+/// Who is counted together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Client {
+    V4(u32),
+    /// The first 64 bits of an IPv6 address.
+    V6(u64),
+    /// Every new client once the table is full.
+    Overflow,
+}
+
+impl Client {
+    fn of(ip: IpAddr) -> Client {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Client::V4(u32::from(v4)),
+            IpAddr::V6(v6) => Client::V6((u128::from(v6) >> 64) as u64),
+        }
+    }
+}
+
+/// A client's window: when it began, requests counted in it.
+type Window = (Instant, u32);
+
+#[derive(Debug)]
+struct Windows {
+    current: HashMap<Client, Window>,
+    previous: HashMap<Client, Window>,
+    swapped: Instant,
+}
+
+/// Request counters per client.
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: u32,
     include_loopback: bool,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<Windows>,
+    max_clients: usize,
 }
 
 impl RateLimiter {
     /// `limit` requests per minute (0: unlimited).
     pub fn new(limit: u32, include_loopback: bool) -> Self {
+        Self::with_capacity(limit, include_loopback, MAX_CLIENTS)
+    }
+
+    fn with_capacity(limit: u32, include_loopback: bool, max_clients: usize) -> Self {
         Self {
             limit,
             include_loopback,
-            windows: Mutex::new(HashMap::new()),
+            windows: Mutex::new(Windows {
+                current: HashMap::new(),
+                previous: HashMap::new(),
+                swapped: Instant::now(),
+            }),
+            max_clients,
         }
     }
 
@@ -38,16 +81,27 @@ impl RateLimiter {
             .windows
             .lock()
             .expect("rate limiter lock is never poisoned");
-        if windows.len() >= MAX_CLIENTS {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        if now.saturating_duration_since(windows.swapped) >= WINDOW {
+            // Every window in `previous` began over a minute ago: done.
+            windows.previous = std::mem::take(&mut windows.current);
+            windows.swapped = now;
         }
-        let (start, count) = windows.entry(ip).or_insert((now, 0));
-        if now.duration_since(*start) >= WINDOW {
+        let mut client = Client::of(ip);
+        if !windows.current.contains_key(&client) {
+            let carried = windows.previous.remove(&client);
+            if windows.current.len() >= self.max_clients {
+                client = Client::Overflow;
+            } else if let Some(window) = carried {
+                windows.current.insert(client, window);
+            }
+        }
+        let (start, count) = windows.current.entry(client).or_insert((now, 0));
+        if now.saturating_duration_since(*start) >= WINDOW {
             *start = now;
             *count = 0;
         }
         let reset = WINDOW
-            .saturating_sub(now.duration_since(*start))
+            .saturating_sub(now.saturating_duration_since(*start))
             .as_secs()
             .max(1);
         if *count >= self.limit {
@@ -55,6 +109,13 @@ impl RateLimiter {
         }
         *count += 1;
         (true, self.limit - *count, reset)
+    }
+
+    /// Clients tracked now (both generations).
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        let windows = self.windows.lock().expect("not poisoned");
+        windows.current.len() + windows.previous.len()
     }
 }
 
@@ -115,6 +176,60 @@ mod tests {
         assert_eq!(limiter.hit(ip, start).1, 0);
         assert!(!limiter.hit(ip, start).0);
         assert!(limiter.hit(ip, start + WINDOW).0);
+    }
+
+    #[test]
+    fn a_thousand_addresses_of_one_ipv6_64_share_one_limit() {
+        let limiter = RateLimiter::new(100, true);
+        let start = Instant::now();
+        let allowed = (0..1000u128)
+            .map(|host| {
+                let ip = IpAddr::V6((0x2001_0db8_0000_0001u128 << 64 | host).into());
+                limiter.hit(ip, start).0
+            })
+            .filter(|allowed| *allowed)
+            .count();
+        assert_eq!(allowed, 100);
+        // Another /64 has a limit of its own; IPv4 addresses are one each.
+        let other = IpAddr::V6((0x2001_0db8_0000_0002u128 << 64 | 1).into());
+        assert!(limiter.hit(other, start).0);
+        assert!(limiter.hit([10, 0, 0, 1].into(), start).0);
+        assert!(limiter.hit([10, 0, 0, 2].into(), start).0);
+        // An IPv4-mapped IPv6 address is its IPv4 client.
+        let mapped = IpAddr::V6(std::net::Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped());
+        assert_eq!(limiter.hit(mapped, start).1, 98);
+    }
+
+    #[test]
+    fn memory_stays_bounded_and_windows_outlive_a_generation_swap() {
+        let limiter = RateLimiter::with_capacity(3, true, 50);
+        let start = Instant::now();
+        for host in 0..10_000u32 {
+            limiter.hit(IpAddr::V4(host.into()), start);
+        }
+        assert_eq!(limiter.tracked(), 51, "50 clients and the shared overflow");
+        // New clients beyond the table share one window: three requests in all.
+        let overflowed = (20_000..20_010u32)
+            .filter(|host| limiter.hit(IpAddr::V4((*host).into()), start).0)
+            .count();
+        assert_eq!(
+            overflowed, 0,
+            "the overflow window was used up by the flood"
+        );
+        // A window begun just before a swap keeps its count after it.
+        let late = start + WINDOW - Duration::from_secs(1);
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        let fresh = RateLimiter::with_capacity(3, true, 50);
+        fresh.hit([192, 0, 2, 9].into(), start);
+        assert!(fresh.hit(ip, late).0);
+        assert!(fresh.hit(ip, late).0);
+        let after_swap = start + WINDOW + Duration::from_secs(1);
+        assert_eq!(fresh.hit(ip, after_swap), (true, 0, 58));
+        assert!(!fresh.hit(ip, after_swap).0);
+        // Minutes on: the last generation and the new one, nothing older.
+        fresh.hit([192, 0, 2, 10].into(), start + WINDOW * 3);
+        fresh.hit([192, 0, 2, 11].into(), start + WINDOW * 5);
+        assert_eq!(fresh.tracked(), 2);
     }
 
     #[test]

@@ -94,7 +94,10 @@ on_both_backends! {
     ],
     access: [
         protected_routes_need_a_token_from_remote_clients,
-        protected_routes_are_open_to_loopback_callers,
+        loopback_callers_need_a_token_and_the_cookie_opens_protected_routes,
+        pages_of_other_origins_reach_public_routes_only,
+        host_names_the_node_does_not_answer_for_are_refused,
+        request_bodies_must_be_json,
         without_a_configured_token_remote_callers_stay_out,
         public_routes_need_no_token,
         rate_limit_refuses_after_the_limit_with_headers,
@@ -127,7 +130,7 @@ on_both_backends! {
     ],
     socket: [
         started_node_serves_the_api_and_web_app_and_stops,
-        loopback_socket_caller_reaches_protected_routes,
+        the_api_cookie_opens_protected_routes_and_changes_at_restart,
         socket_errors_are_json_and_the_node_keeps_answering,
     ],
 }

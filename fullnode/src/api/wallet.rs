@@ -298,7 +298,7 @@ const MIN_PASSWORD_LEN: usize = 8;
     responses(
         (status = 201, description = "The wallet", body = CreatedWallet),
         (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `WEAK_PASSWORD` (under 8 characters)", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential)", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),
@@ -384,7 +384,7 @@ pub(super) struct Sent {
     responses(
         (status = 202, description = "Accepted into the mempool", body = Sent),
         (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields), `INVALID_ADDRESS` (path or recipient), `INVALID_PATH` (not UTF-8)", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token; `WRONG_PASSWORD`: the wallet's password is wrong", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential); `WRONG_PASSWORD`: the wallet's password is wrong", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token", body = ErrorBody),
         (status = 404, description = "`WALLET_NOT_FOUND`: this node keeps no wallet for the address", body = ErrorBody),
         (status = 409, description = "`TRANSACTION_ALREADY_KNOWN`, `REPLACEMENT_UNDERPRICED`", body = ErrorBody),

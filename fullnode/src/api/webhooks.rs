@@ -119,7 +119,7 @@ pub(super) struct WebhookList {
     responses(
         (status = 201, description = "Registered", body = WebhookJson),
         (status = 400, description = "`MALFORMED_JSON`, `INVALID_REQUEST_BODY` (wrong types, missing or unknown fields, unknown event), `INVALID_URL` (not an absolute http or https URL without credentials or fragment, or over 2048 characters), `INVALID_EVENTS` (none), `INVALID_SECRET` (not 16 to 256 bytes)", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token; `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential); `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token; `NOT_ADMIN`: a login token of an address no longer an administrator; `WEBHOOK_URL_NOT_ALLOWED`: neither loopback nor under a `--webhook-allow` prefix", body = ErrorBody),
         (status = 409, description = "`TOO_MANY_WEBHOOKS`: the node keeps at most 100", body = ErrorBody),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
@@ -162,7 +162,7 @@ fn register_error(error: RegisterError) -> ApiError {
     security(("api_token" = [])),
     responses(
         (status = 200, description = "Every subscription, oldest first", body = WebhookList),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token; `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential); `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token; `NOT_ADMIN`: a login token of an address no longer an administrator", body = ErrorBody),
     )
 )]
@@ -187,7 +187,7 @@ pub(super) async fn list(State(state): State<AppState>) -> Json<WebhookList> {
     responses(
         (status = 200, description = "Deleted; the subscription as it was", body = WebhookJson),
         (status = 400, description = "`INVALID_PATH`: not UTF-8", body = ErrorBody),
-        (status = 401, description = "`UNAUTHORIZED`: a remote caller without a bearer token; `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
+        (status = 401, description = "`UNAUTHORIZED`: no bearer token (a loopback address is not a credential); `INVALID_TOKEN`, `TOKEN_EXPIRED`: a bad login token", body = ErrorBody),
         (status = 403, description = "`FORBIDDEN`: a wrong bearer token; `NOT_ADMIN`: a login token of an address no longer an administrator", body = ErrorBody),
         (status = 404, description = "`WEBHOOK_NOT_FOUND`", body = ErrorBody),
         (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),

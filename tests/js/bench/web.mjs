@@ -111,6 +111,8 @@ async function startNode () {
     base,
     ws,
     logPath,
+    // The node's cookie token (written before it listens) opens /mining/blocks.
+    token: readFileSync(join(dataDir, 'api.cookie'), 'utf8').trim(),
     async stop () {
       if (child.exitCode === null) child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
@@ -134,7 +136,7 @@ async function mineTo (node, address, target) {
     const count = Math.min(MINE_PER_CALL, target - tip)
     const res = await fetch(node.base + '/api/v1/mining/blocks', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${node.token}` },
       body: JSON.stringify({ miner_address: address, count })
     })
     if (res.status !== 201) throw new Error(`mining: ${res.status} ${await res.text()}`)

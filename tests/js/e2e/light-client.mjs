@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 
-const [base, wsAddr, webrtcAddr, token = ''] = process.argv.slice(2)
+const [base, wsAddr, webrtcAddr, token = process.env.API_TOKEN ?? ''] = process.argv.slice(2)
 if (!base || !wsAddr || !webrtcAddr) {
   console.error('usage: light-client.mjs <http base> <ws multiaddr> <webrtc multiaddr> [api token]')
   process.exit(2)

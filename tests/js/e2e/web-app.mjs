@@ -46,7 +46,13 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
 
 async function api (method, path, body) {
   const res = await fetch(`${base}/api/v1${path}`, {
-    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body && JSON.stringify(body)
+    method,
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      // The node's cookie token (passed by the Rust test) for protected routes.
+      ...(process.env.API_TOKEN ? { authorization: `Bearer ${process.env.API_TOKEN}` } : {})
+    },
+    body: body && JSON.stringify(body)
   })
   const json = await res.json().catch(() => null)
   if (!res.ok) fail(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`)

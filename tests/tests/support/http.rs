@@ -21,6 +21,17 @@ pub(crate) fn request(
     path: &str,
     body: Option<&Value>,
 ) -> std::io::Result<Response> {
+    request_with_token(addr, method, path, body, None)
+}
+
+/// [`request`] with `Authorization: Bearer <token>` when a token is given.
+pub(crate) fn request_with_token(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    token: Option<&str>,
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     let payload = body.map(Value::to_string).unwrap_or_default();
@@ -30,6 +41,9 @@ pub(crate) fn request(
     );
     if body.is_some() {
         head.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(token) = token {
+        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;

@@ -43,6 +43,7 @@ pub(crate) struct NodeProcess {
     child: Child,
     pub(crate) addr: SocketAddr,
     pub(crate) log: PathBuf,
+    pub(crate) data_dir: PathBuf,
 }
 
 /// How to start a node.
@@ -108,7 +109,12 @@ impl NodeProcess {
         }
         let child = command.spawn().expect("node starts");
         let addr = wait_for_address(&log, Duration::from_secs(60));
-        let node = NodeProcess { child, addr, log };
+        let node = NodeProcess {
+            child,
+            addr,
+            log,
+            data_dir: options.data_dir.clone(),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while http::request(node.addr, "GET", "/api/v1/status", None).is_err() {
             assert!(
@@ -121,10 +127,26 @@ impl NodeProcess {
         node
     }
 
+    /// This run's API cookie token (`<data dir>/api.cookie`), which opens
+    /// the protected routes.
+    pub(crate) fn api_token(&self) -> String {
+        let path = self.data_dir.join("api.cookie");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+            .trim()
+            .to_owned()
+    }
+
+    /// POSTs `body` to a protected route with the cookie token.
+    pub(crate) fn post_protected(&self, path: &str, body: &serde_json::Value) -> http::Response {
+        http::request_with_token(self.addr, "POST", path, Some(body), Some(&self.api_token()))
+            .unwrap_or_else(|error| panic!("POST {path}: {error}"))
+    }
+
     /// Mines `count` blocks paying `address` now (`POST /api/v1/mining/blocks`).
     pub(crate) fn mine(&self, address: &str, count: u32) -> serde_json::Value {
         let body = serde_json::json!({ "miner_address": address, "count": count });
-        let answer = http::post(self.addr, "/api/v1/mining/blocks", &body);
+        let answer = self.post_protected("/api/v1/mining/blocks", &body);
         assert_eq!(answer.status, 201, "{:?}", answer.body);
         answer.body
     }

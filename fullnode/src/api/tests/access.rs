@@ -1,5 +1,7 @@
-//! Who may call what: protected routes (loopback, or the API token), and the
-//! per-client rate limit with its headers.
+//! Who may call what: protected routes (a token: the API cookie, the API
+//! token or a login; never a page of another origin), the host names the
+//! node answers for, JSON bodies only, and the per-client rate limit with
+//! its headers.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -7,7 +9,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::harness::{LOOPBACK, REMOTE, Reply, TestNode, api, get, unused_address, vector_key};
+use super::harness::{
+    LOOPBACK, REMOTE, Reply, TEST_COOKIE, TestNode, api, get, unused_address, vector_key,
+};
 use crate::test_support::TestDatabase;
 
 const TOKEN: &str = "s3cret-api-token";
@@ -116,7 +120,9 @@ pub(super) async fn protected_routes_need_a_token_from_remote_clients(database: 
         .error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 }
 
-pub(super) async fn protected_routes_are_open_to_loopback_callers(database: TestDatabase) {
+pub(super) async fn loopback_callers_need_a_token_and_the_cookie_opens_protected_routes(
+    database: TestDatabase,
+) {
     let node = TestNode::with_config(database, |config| {
         config.api_token = Some(TOKEN.into());
     })
@@ -128,13 +134,155 @@ pub(super) async fn protected_routes_are_open_to_loopback_callers(database: Test
         // A loopback caller on a dual-stack socket.
         SocketAddr::new(IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped()), 1),
     ];
+    let cookie = format!("Bearer {TEST_COOKIE}");
     for client in loopbacks {
         for (route, uri, body, expected) in protected_requests() {
-            let reply = node.send_from(client, post_with(&uri, &body, None)).await;
+            // Any web page the operator opens reaches loopback: not a credential.
+            node.send_from(client, post_with(&uri, &body, None))
+                .await
+                .error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+            let reply = node
+                .send_from(client, post_with(&uri, &body, Some(&cookie)))
+                .await;
             assert_let_in(&reply, &format!("{route} from {client}"), expected);
         }
     }
     assert!(node.height().await >= 4);
+}
+
+/// A POST as a browser sends it from a page of `origin` to `host`.
+fn browser_post(uri: &str, body: &Value, host: &str, origin: &str, token: &str) -> Request<Body> {
+    Request::post(uri)
+        .header(header::HOST, host)
+        .header(header::ORIGIN, origin)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(body.to_string()))
+        .expect("a valid request")
+}
+
+pub(super) async fn pages_of_other_origins_reach_public_routes_only(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let host = "127.0.0.1:8080";
+    // Even holding the token, another origin's page gets no protected route,
+    // and the refusal carries no CORS headers (the page cannot read it).
+    for origin in ["http://evil.example", "null", "http://127.0.0.1:9999"] {
+        let reply = node
+            .send(browser_post(
+                &api("/mining/stop"),
+                &json!({}),
+                host,
+                origin,
+                TEST_COOKIE,
+            ))
+            .await;
+        assert_eq!(reply.header("access-control-allow-origin"), None);
+        reply.error(StatusCode::FORBIDDEN, "CROSS_ORIGIN");
+    }
+    // The node's own pages may (the node page logs in, then mines).
+    let own = node
+        .send(browser_post(
+            &api("/mining/stop"),
+            &json!({}),
+            host,
+            "http://127.0.0.1:8080",
+            TEST_COOKIE,
+        ))
+        .await;
+    assert_eq!(own.header("access-control-allow-origin"), None);
+    own.expect(StatusCode::OK);
+    // Public routes keep CORS for every origin.
+    let status = node
+        .send(
+            Request::get(api("/status"))
+                .header(header::HOST, host)
+                .header(header::ORIGIN, "http://evil.example")
+                .body(Body::empty())
+                .expect("a valid request"),
+        )
+        .await;
+    assert_eq!(status.header("access-control-allow-origin"), Some("*"));
+    status.expect(StatusCode::OK);
+}
+
+/// A GET of `uri` naming `host`.
+fn get_for_host(uri: &str, host: &str) -> Request<Body> {
+    Request::get(uri)
+        .header(header::HOST, host)
+        .body(Body::empty())
+        .expect("a valid request")
+}
+
+pub(super) async fn host_names_the_node_does_not_answer_for_are_refused(database: TestDatabase) {
+    let node = TestNode::with_config(database, |config| {
+        config.allowed_hosts = vec!["wallet.example".into()];
+    })
+    .await;
+    // DNS rebinding: a page of attacker.example whose name now points at
+    // 127.0.0.1 sends `Host: attacker.example`.
+    for host in [
+        "attacker.example",
+        "attacker.example:8080",
+        "127.0.0.1.nip.io",
+        "",
+    ] {
+        for uri in [api("/status"), "/".to_owned(), api("/wallet")] {
+            node.send(get_for_host(&uri, host))
+                .await
+                .error(StatusCode::FORBIDDEN, "HOST_NOT_ALLOWED");
+        }
+    }
+    for host in [
+        "127.0.0.1:8080",
+        "127.0.0.1",
+        "[::1]:8080",
+        "192.168.1.20:8080",
+        "localhost:8080",
+        "LocalHost",
+        "node.localhost:8080",
+        "wallet.example",
+        "Wallet.Example:443",
+    ] {
+        node.send(get_for_host(&api("/status"), host))
+            .await
+            .expect(StatusCode::OK);
+    }
+}
+
+pub(super) async fn request_bodies_must_be_json(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    // What a cross-site form or a `no-cors` fetch can send without a
+    // preflight: refused before any route, protected or not.
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        for uri in [
+            api("/mining/start"),
+            api("/transactions"),
+            api("/auth/login"),
+        ] {
+            node.send(super::harness::request(
+                axum::http::Method::POST,
+                &uri,
+                content_type,
+                Body::from("{\"miner_address\": \"x\"}"),
+            ))
+            .await
+            .error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+        }
+    }
+    // A POST with no body needs no content type.
+    node.send(super::harness::request(
+        axum::http::Method::POST,
+        &api("/mining/stop"),
+        None,
+        Body::empty(),
+    ))
+    .await
+    .expect(StatusCode::OK);
 }
 
 pub(super) async fn without_a_configured_token_remote_callers_stay_out(database: TestDatabase) {

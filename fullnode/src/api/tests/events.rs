@@ -15,7 +15,8 @@ use tokio::net::{TcpSocket, TcpStream};
 use tower::ServiceExt;
 
 use super::harness::{
-    LOOPBACK, TestNode, api, eventually, get, sign, test_config, transaction_json, vector_key,
+    LOOPBACK, TEST_COOKIE, TestNode, api, eventually, get, sign, test_config, transaction_json,
+    vector_key,
 };
 use super::metrics::Scrape;
 use super::socket::http;
@@ -167,9 +168,10 @@ async fn read_more(stream: &mut TcpStream, raw: &mut Vec<u8>) -> bool {
 }
 
 async fn start(database: &TestDatabase) -> RunningNode {
-    node::start(test_config(database))
-        .await
-        .expect("the node starts")
+    let mut config = test_config(database);
+    // Protected routes open with this token as with the run's cookie.
+    config.api_token = Some(TEST_COOKIE.into());
+    node::start(config).await.expect("the node starts")
 }
 
 async fn post(address: SocketAddr, path: &str, body: &Value) -> Value {
@@ -177,7 +179,10 @@ async fn post(address: SocketAddr, path: &str, body: &Value) -> Value {
         address,
         "POST",
         &api(path),
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", "Bearer test-cookie-token"),
+        ],
         body.to_string().as_bytes(),
     )
     .await;

@@ -57,6 +57,7 @@ pub(super) fn test_config(database: &TestDatabase) -> Config {
         rate_limit: 1200,
         rate_limit_loopback: false,
         admin_addresses: Vec::new(),
+        allowed_hosts: Vec::new(),
         webhook_allow: Vec::new(),
         webhook_ca: None,
         jwt_ttl: crate::config::DEFAULT_JWT_TTL,
@@ -97,14 +98,17 @@ impl TestNode {
             .await
             .expect("webhooks start");
         TestNode {
-            state: AppState::new(chain, mining, Arc::new(config), auth, webhooks),
+            state: AppState::new(chain, mining, Arc::new(config), auth, webhooks)
+                .with_cookie_token(TEST_COOKIE),
             _database: database,
         }
     }
 
-    /// Sends `request` from a loopback caller.
+    /// Sends `request` from a loopback caller holding the API cookie (the
+    /// operator's tools): `Authorization: Bearer <cookie>` unless the
+    /// request names a token of its own.
     pub(super) async fn send(&self, request: Request<Body>) -> Reply {
-        self.send_from(LOOPBACK, request).await
+        self.send_from(LOOPBACK, with_cookie(request)).await
     }
 
     /// Sends `request` from `client`.
@@ -184,6 +188,21 @@ pub(super) async fn send_to(state: AppState, client: SocketAddr, request: Reques
         headers: parts.headers,
         body,
     }
+}
+
+/// The API cookie token of every test node.
+pub(super) const TEST_COOKIE: &str = "test-cookie-token";
+
+/// `request` with `Authorization: Bearer <TEST_COOKIE>` unless it names a
+/// token of its own.
+pub(super) fn with_cookie(mut request: Request<Body>) -> Request<Body> {
+    if !request.headers().contains_key(header::AUTHORIZATION) {
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            header::HeaderValue::from_static("Bearer test-cookie-token"),
+        );
+    }
+    request
 }
 
 /// `path` under /api/v1.

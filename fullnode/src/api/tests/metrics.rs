@@ -113,6 +113,7 @@ pub(super) async fn metrics_parse_and_move_when_a_block_is_mined(database: TestD
         .await
         .expect("the node starts");
     let address = node.http_addr;
+    let authorization = format!("Bearer {}", node.cookie().token());
 
     let before = Scrape::of(address).await;
     assert_eq!(before.value("blockchain_height", &[]), 0.0);
@@ -135,7 +136,10 @@ pub(super) async fn metrics_parse_and_move_when_a_block_is_mined(database: TestD
         address,
         "POST",
         &api("/mining/blocks"),
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", authorization.as_str()),
+        ],
         body.as_bytes(),
     )
     .await;

@@ -7,7 +7,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use super::harness::{
-    LOOPBACK, TestNode, api, eventually, post_json, request, send_to, vector_key,
+    LOOPBACK, TestNode, api, eventually, post_json, request, send_to, vector_key, with_cookie,
 };
 use crate::test_support::TestDatabase;
 
@@ -57,7 +57,7 @@ pub(super) async fn concurrent_mining_requests_each_get_best_chain_blocks(databa
             &api("/mining/blocks"),
             &json!({ "miner_address": miner, "count": 4 }),
         );
-        requests.spawn(send_to(node.state.clone(), LOOPBACK, request));
+        requests.spawn(send_to(node.state.clone(), LOOPBACK, with_cookie(request)));
     }
     let mut heights = Vec::new();
     while let Some(reply) = requests.join_next().await {

@@ -171,19 +171,68 @@ pub(super) async fn started_node_serves_the_api_and_web_app_and_stops(database: 
     again.stop().await.expect("a clean stop");
 }
 
-pub(super) async fn loopback_socket_caller_reaches_protected_routes(database: TestDatabase) {
+/// This run's API cookie: its token, after checking the file's mode.
+fn read_cookie(node: &RunningNode) -> String {
+    let path = node.cookie().path();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path)
+            .expect("the cookie is written at start")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "only the node's user reads the cookie");
+        let parent = path.parent().expect("the data dir");
+        let dir_mode = std::fs::metadata(parent)
+            .expect("the data dir")
+            .permissions()
+            .mode();
+        assert_eq!(
+            dir_mode & 0o777,
+            0o700,
+            "a data dir the node made is its user's"
+        );
+    }
+    let text = std::fs::read_to_string(path).expect("the cookie reads");
+    assert_eq!(text.trim(), node.cookie().token());
+    text.trim().to_owned()
+}
+
+pub(super) async fn the_api_cookie_opens_protected_routes_and_changes_at_restart(
+    database: TestDatabase,
+) {
     let node = start(&database, true).await;
     let address = node.http_addr;
     let miner = vector_key(0).address;
     let body = json!({ "miner_address": miner, "count": 2 }).to_string();
-    let mined = http(
-        address,
-        "POST",
-        "/api/v1/mining/blocks",
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
-    .await;
+    let mine = |token: Option<String>| {
+        let body = body.clone();
+        async move {
+            let authorization = token.map(|token| format!("Bearer {token}"));
+            let mut headers = vec![("Content-Type", "application/json")];
+            if let Some(authorization) = &authorization {
+                headers.push(("Authorization", authorization.as_str()));
+            }
+            http(
+                address,
+                "POST",
+                "/api/v1/mining/blocks",
+                &headers,
+                body.as_bytes(),
+            )
+            .await
+        }
+    };
+    // A loopback caller without the cookie's token is refused.
+    let refused = mine(None).await;
+    assert_eq!(
+        refused.status,
+        401,
+        "{}",
+        String::from_utf8_lossy(&refused.body)
+    );
+    let token = read_cookie(&node);
+    let mined = mine(Some(token.clone())).await;
     assert_eq!(
         mined.status,
         201,
@@ -193,17 +242,32 @@ pub(super) async fn loopback_socket_caller_reaches_protected_routes(database: Te
     assert_eq!(mined.json()["count"], 2);
     // The real connection's address reaches the rate limiter too.
     assert_eq!(mined.header("x-ratelimit-limit"), Some("1200"));
-    assert_eq!(mined.header("x-ratelimit-remaining"), Some("1199"));
+    assert_eq!(mined.header("x-ratelimit-remaining"), Some("1198"));
     assert!(mined.header("x-ratelimit-reset").is_some());
 
     let status = http(address, "GET", "/api/v1/status", &[], b"").await;
     assert_eq!(status.json()["height"], 2);
     assert_eq!(node.chain.status().header.height, 2);
+    let cookie_path = node.cookie().path().to_owned();
     node.stop().await.expect("a clean stop");
+    assert!(!cookie_path.exists(), "a clean stop removes the cookie");
 
-    // Restarted, the node serves what it mined.
+    // Restarted: a new token; the old one opens nothing. The node serves
+    // what it mined.
     let again = start(&database, false).await;
-    let block = http(again.http_addr, "GET", "/api/v1/blocks/2", &[], b"").await;
+    let new_token = read_cookie(&again);
+    assert_ne!(new_token, token);
+    let address = again.http_addr;
+    let stale = http(
+        address,
+        "POST",
+        "/api/v1/mining/stop",
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+    .await;
+    assert_eq!(stale.status, 403);
+    let block = http(address, "GET", "/api/v1/blocks/2", &[], b"").await;
     assert_eq!(block.status, 200);
     assert_eq!(block.json()["transactions"][0]["recipient"], miner.as_str());
     again.stop().await.expect("a clean stop");

@@ -6,7 +6,9 @@ use blockchain_core::keystore::{DEFAULT_ITERATIONS, Keystore};
 use blockchain_core::{Address, Network};
 use serde_json::json;
 
-use super::harness::{LOOPBACK, TestNode, api, post_json, send_to, unused_address, vector_key};
+use super::harness::{
+    LOOPBACK, TestNode, api, post_json, send_to, unused_address, vector_key, with_cookie,
+};
 use crate::test_support::TestDatabase;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -123,7 +125,7 @@ pub(super) async fn concurrent_sends_from_one_wallet_all_confirm(database: TestD
             &api(&format!("/wallet/{address}/send")),
             &json!({ "password": PASSWORD, "recipient": bob, "amount": 1_000, "fee": fee }),
         );
-        sends.spawn(send_to(node.state.clone(), LOOPBACK, request));
+        sends.spawn(send_to(node.state.clone(), LOOPBACK, with_cookie(request)));
     }
     let mut nonces = Vec::new();
     while let Some(reply) = sends.join_next().await {

@@ -23,7 +23,9 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 
-use super::harness::{REMOTE, TestNode, eventually, post_json, sign, test_config, vector_key};
+use super::harness::{
+    REMOTE, TEST_COOKIE, TestNode, eventually, post_json, sign, test_config, vector_key,
+};
 use super::socket::http;
 use crate::node;
 use crate::test_support::TestDatabase;
@@ -389,14 +391,19 @@ pub(super) async fn deliveries_arrive_after_the_receiver_was_down(database: Test
 pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase) {
     let receiver = Receiver::start(0, Arc::default()).await;
     let miner = vector_key(0).address;
-    let config = test_config(&database);
+    let mut config = test_config(&database);
+    // Protected routes open with this token as with the run's cookie.
+    config.api_token = Some(TEST_COOKIE.into());
     let running = node::start(config.clone()).await.expect("the node starts");
     let post = |address: SocketAddr, path: &'static str, body: Value| async move {
         http(
             address,
             "POST",
             path,
-            &[("Content-Type", "application/json")],
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", "Bearer test-cookie-token"),
+            ],
             body.to_string().as_bytes(),
         )
         .await
@@ -423,7 +430,14 @@ pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase)
     running.stop().await.expect("a clean stop");
 
     let again = node::start(config).await.expect("the node starts again");
-    let listed = http(again.http_addr, "GET", "/api/v1/webhooks", &[], b"").await;
+    let listed = http(
+        again.http_addr,
+        "GET",
+        "/api/v1/webhooks",
+        &[("Authorization", "Bearer test-cookie-token")],
+        b"",
+    )
+    .await;
     assert_eq!(listed.status, 200);
     assert_eq!(listed.json()["webhooks"][0]["id"], id, "{}", listed.json());
     let mined = post(
