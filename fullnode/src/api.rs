@@ -17,6 +17,7 @@ mod middleware;
 mod mining;
 mod network;
 mod openapi;
+pub(crate) mod password_limit;
 mod rate_limit;
 mod status;
 #[cfg(test)]
@@ -92,6 +93,8 @@ pub struct AppStateInner {
     pub webhooks: Arc<crate::webhooks::Webhooks>,
     /// The peer-to-peer layer, when it runs.
     pub network: Option<Arc<crate::p2p::Network>>,
+    /// Wrong node-side wallet passwords, per wallet and per client.
+    pub password_attempts: Arc<password_limit::PasswordAttempts>,
     /// The token of `<data dir>/api.cookie` (this run's), which opens the
     /// protected routes.
     pub cookie_token: Option<Arc<str>>,
@@ -128,6 +131,7 @@ impl AppState {
             webhooks,
             network: None,
             cookie_token: None,
+            password_attempts: Arc::default(),
             openapi: Arc::default(),
             status_cache: Arc::default(),
         }))

@@ -22,6 +22,8 @@ pub struct ApiError {
     pub message: String,
     /// The field at fault and why, if a single field is.
     pub details: Option<ErrorDetails>,
+    /// Seconds to wait before trying again (`Retry-After`), if known.
+    pub retry_after: Option<u64>,
 }
 
 /// An error answer: the body of every 4xx and 5xx status.
@@ -59,7 +61,14 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
+    }
+
+    /// Says how many seconds to wait before trying again (`Retry-After`).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// Names the field at fault and why.
@@ -117,7 +126,14 @@ impl IntoResponse for ApiError {
             message: self.message,
             details: self.details,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

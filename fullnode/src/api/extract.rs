@@ -94,6 +94,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// The client's IP address, when known (an extractor for handlers).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip_of(&parts.extensions)))
+    }
+}
+
 /// The client's IP address from a request's extensions: the connection's
 /// peer (or, in tests, the one `MockConnectInfo` sets), with an IPv4-mapped
 /// IPv6 address read as IPv4 so that a loopback caller on a dual-stack

@@ -81,6 +81,7 @@ on_both_backends! {
         node_side_wallet_is_created_funded_and_spends,
         concurrent_sends_from_one_wallet_all_confirm,
         wallet_requests_are_checked_before_any_key_work,
+        wrong_wallet_passwords_are_limited_per_wallet_and_per_client,
     ],
     mining: [
         mining_blocks_on_request_returns_them,

@@ -12,9 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
 use super::json::{TransactionJson, TxState, parse_address};
 use crate::clock::now_ms;
+use std::time::Instant;
 
 fn path_address(state: &AppState, text: &str) -> Result<Address, ApiError> {
     parse_address(state.chain.params(), text, "address")
@@ -391,17 +392,34 @@ pub(super) struct Sent {
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: body over 64 KiB", body = ErrorBody),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: not `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`TRANSACTION_VALIDATION_FAILED` (e.g. a zero amount) or `INSUFFICIENT_FUNDS`", body = ErrorBody),
+        (status = 429, description = "`TOO_MANY_WRONG_PASSWORDS`: 5 wrong passwords for this wallet, or from this client, in the last minute (`Retry-After` says when to try again); `RATE_LIMITED`", body = ErrorBody),
         (status = 503, description = "`MEMPOOL_FULL` or `NOT_READY` (the database is busy)", body = ErrorBody),
     )
 )]
 pub(super) async fn send(
     State(state): State<AppState>,
+    ClientIp(client): ClientIp,
     ApiPath(address): ApiPath<String>,
     ApiJson(body): ApiJson<Send>,
 ) -> Result<(StatusCode, Json<Sent>), ApiError> {
     let params = state.chain.params();
     let from = path_address(&state, &address)?;
     let to = parse_address(params, &body.recipient, "recipient")?;
+    if let Some(wait) = state
+        .password_attempts
+        .locked_for(&from, client, Instant::now())
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TOO_MANY_WRONG_PASSWORDS",
+            format!(
+                "{} wrong passwords for this wallet or from this client in a minute; \
+                 try again in {wait} s",
+                super::password_limit::MAX_WRONG
+            ),
+        )
+        .with_retry_after(wait));
+    }
     let json = state.chain.storage().wallet(&from).await?.ok_or_else(|| {
         ApiError::not_found(
             "WALLET_NOT_FOUND",
@@ -414,12 +432,15 @@ pub(super) async fn send(
         .await
         .map_err(ApiError::internal)?
         .map_err(|error| match error {
-            KeystoreError::WrongPassword => ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "WRONG_PASSWORD",
-                "wrong wallet password",
-            )
-            .with_field("password", "wrong"),
+            KeystoreError::WrongPassword => {
+                state.password_attempts.wrong(&from, client, Instant::now());
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "WRONG_PASSWORD",
+                    "wrong wallet password",
+                )
+                .with_field("password", "wrong")
+            }
             other => ApiError::internal(other),
         })?;
     let _sending = state.wallet_sends.lock().await;

@@ -7,7 +7,7 @@ use blockchain_core::{Address, Network};
 use serde_json::json;
 
 use super::harness::{
-    LOOPBACK, TestNode, api, post_json, send_to, unused_address, vector_key, with_cookie,
+    LOOPBACK, REMOTE, TestNode, api, post_json, send_to, unused_address, vector_key, with_cookie,
 };
 use crate::test_support::TestDatabase;
 
@@ -189,4 +189,60 @@ pub(super) async fn wallet_requests_are_checked_before_any_key_work(database: Te
     .await
     .field_error(StatusCode::BAD_REQUEST, "INVALID_ADDRESS", "address");
     node.get("/status").await.expect(StatusCode::OK);
+}
+
+pub(super) async fn wrong_wallet_passwords_are_limited_per_wallet_and_per_client(
+    database: TestDatabase,
+) {
+    let node = TestNode::start(database).await;
+    let mut wallets = Vec::new();
+    for _ in 0..2 {
+        let created = node
+            .post("/wallet", &json!({ "password": PASSWORD }))
+            .await
+            .expect(StatusCode::CREATED);
+        wallets.push(created["address"].as_str().expect("address").to_owned());
+    }
+    let bob = vector_key(1).address;
+    let send = |password: &str| json!({ "password": password, "recipient": bob, "amount": 1_000, "fee": 1_000 });
+    let path = |wallet: &str| api(&format!("/wallet/{wallet}/send"));
+    for _ in 0..crate::api::password_limit::MAX_WRONG {
+        node.send(post_json(&path(&wallets[0]), &send("a wrong guess")))
+            .await
+            .field_error(StatusCode::UNAUTHORIZED, "WRONG_PASSWORD", "password");
+    }
+    // Locked out for the minute, even with the right password, before any
+    // key work; the answer says when to come back.
+    let locked = node
+        .send(post_json(&path(&wallets[0]), &send(PASSWORD)))
+        .await;
+    let wait: u64 = locked
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "{wait}");
+    locked.error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_WRONG_PASSWORDS");
+    // The wallet is locked from every client, and the guessing client on
+    // every wallet.
+    node.send_from(
+        REMOTE,
+        with_cookie(post_json(&path(&wallets[0]), &send(PASSWORD))),
+    )
+    .await
+    .error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_WRONG_PASSWORDS");
+    node.send(post_json(&path(&wallets[1]), &send(PASSWORD)))
+        .await
+        .error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_WRONG_PASSWORDS");
+    // Another wallet from another client is tried: the password is right
+    // (the wallet is empty).
+    node.send_from(
+        REMOTE,
+        with_cookie(post_json(&path(&wallets[1]), &send(PASSWORD))),
+    )
+    .await
+    .field_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "INSUFFICIENT_FUNDS",
+        "amount",
+    );
 }
