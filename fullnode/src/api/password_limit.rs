@@ -18,19 +18,18 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// windows), attempts from untracked ones are refused until room is made.
 const MAX_TRACKED: usize = 10_000;
 
+use super::rate_limit::ClientGroup;
+
 /// Who a wrong password is counted against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Subject {
     Wallet(Address),
     /// An IPv4 address or an IPv6 /64, as the rate limiter groups them.
-    Client(u128),
+    Client(ClientGroup),
 }
 
 fn client_of(ip: IpAddr) -> Subject {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => Subject::Client(u128::from(u32::from(v4))),
-        IpAddr::V6(v6) => Subject::Client(u128::from(v6) >> 64 << 64),
-    }
+    Subject::Client(ClientGroup::of(ip))
 }
 
 /// Wrong-password windows: when each began, how many were wrong.

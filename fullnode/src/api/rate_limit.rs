@@ -18,23 +18,30 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// Clients tracked in one generation at most.
 const MAX_CLIENTS: usize = 100_000;
 
+/// One client of the API: an IPv4 address, or the first 64 bits of an IPv6
+/// address (one host commonly holds a whole /64). Shared with the password
+/// limit (api/password_limit.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum ClientGroup {
+    V4(u32),
+    V6(u64),
+}
+
+impl ClientGroup {
+    pub(super) fn of(ip: IpAddr) -> ClientGroup {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => ClientGroup::V4(u32::from(v4)),
+            IpAddr::V6(v6) => ClientGroup::V6((u128::from(v6) >> 64) as u64),
+        }
+    }
+}
+
 /// Who is counted together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Client {
-    V4(u32),
-    /// The first 64 bits of an IPv6 address.
-    V6(u64),
+    Group(ClientGroup),
     /// Every new client once the table is full.
     Overflow,
-}
-
-impl Client {
-    fn of(ip: IpAddr) -> Client {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => Client::V4(u32::from(v4)),
-            IpAddr::V6(v6) => Client::V6((u128::from(v6) >> 64) as u64),
-        }
-    }
 }
 
 /// A client's window: when it began, requests counted in it.
@@ -86,7 +93,7 @@ impl RateLimiter {
             windows.previous = std::mem::take(&mut windows.current);
             windows.swapped = now;
         }
-        let mut client = Client::of(ip);
+        let mut client = Client::Group(ClientGroup::of(ip));
         if !windows.current.contains_key(&client) {
             let carried = windows.previous.remove(&client);
             if windows.current.len() >= self.max_clients {
