@@ -19,6 +19,7 @@ mod network;
 mod openapi;
 pub(crate) mod password_limit;
 mod rate_limit;
+pub mod server;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -113,10 +114,7 @@ impl AppState {
         auth: Arc<crate::auth::AdminAuth>,
         webhooks: Arc<crate::webhooks::Webhooks>,
     ) -> Self {
-        let rate_limiter = Arc::new(rate_limit::RateLimiter::new(
-            config.rate_limit,
-            config.rate_limit_loopback,
-        ));
+        let rate_limiter = Arc::new(rate_limit::RateLimiter::new(config.rate_limit));
         Self(Arc::new(AppStateInner {
             chain,
             mining,
@@ -253,10 +251,19 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-cache"),
         ))
         .service(ServeDir::new(www.join("pkg")).precompressed_gzip());
+    // Holders of the node's own tokens (the cookie's, --api-token) are the
+    // operator: not rate limited. A loopback address alone is no one.
+    let operator_tokens = state
+        .cookie_token
+        .iter()
+        .cloned()
+        .chain(state.config.api_token.as_deref().map(Arc::from))
+        .collect();
     let front_door = middleware::FrontDoorLayer::new(
         Arc::clone(&state.metrics),
         Arc::clone(&state.rate_limiter),
         state.config.allowed_hosts.clone(),
+        operator_tokens,
     );
     // The pages: `/` the wallet, `/explorer` and its linkable pages
     // (`/explorer/block/…`, `/explorer/tx/…`, `/explorer/address/…`, routed

@@ -26,7 +26,8 @@ pub struct Cli {
     #[arg(long, env = "BLOCKCHAIN_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Database URL: sqlite://FILE or postgres://… (default: SQLite file in the data dir).
-    #[arg(long, env = "BLOCKCHAIN_DB")]
+    // Secret-bearing values stay out of `--help` (which shows environment values).
+    #[arg(long, env = "BLOCKCHAIN_DB", hide_env_values = true)]
     pub db: Option<String>,
     /// REST API and web app address, HOST:PORT (default 127.0.0.1:8080; port 0 picks a free port).
     #[arg(long, env = "BLOCKCHAIN_HTTP")]
@@ -49,8 +50,8 @@ pub struct Cli {
     /// Miner threads (default: all cores).
     #[arg(long, env = "BLOCKCHAIN_THREADS")]
     pub threads: Option<usize>,
-    /// Bearer token that unlocks protected routes for non-loopback callers.
-    #[arg(long, env = "BLOCKCHAIN_API_TOKEN")]
+    /// Bearer token that opens the protected routes, besides the API cookie's.
+    #[arg(long, env = "BLOCKCHAIN_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
     /// TOML config file.
     #[arg(long, env = "BLOCKCHAIN_CONFIG")]
@@ -67,9 +68,15 @@ pub struct Cli {
     /// REST requests per minute per client address (default 1200; 0 = no limit).
     #[arg(long, env = "BLOCKCHAIN_RATE_LIMIT")]
     pub rate_limit: Option<u32>,
-    /// Apply the rate limit to loopback clients too (default false).
-    #[arg(long, env = "BLOCKCHAIN_RATE_LIMIT_LOOPBACK")]
-    pub rate_limit_loopback: bool,
+    /// Most HTTP connections open at once (default 1024).
+    #[arg(long, env = "BLOCKCHAIN_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Most HTTP connections open at once from one client: an IPv4 address or an IPv6 /64 (default 128).
+    #[arg(long, env = "BLOCKCHAIN_MAX_CONNECTIONS_PER_CLIENT")]
+    pub max_connections_per_client: Option<usize>,
+    /// Seconds an HTTP client has to send a request's headers (default 10).
+    #[arg(long, env = "BLOCKCHAIN_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<u64>,
     /// Address that may log in as an administrator (POST /api/v1/auth/login), repeatable.
     #[arg(long, env = "BLOCKCHAIN_ADMIN_ADDRESS", value_delimiter = ',')]
     pub admin_address: Vec<String>,
@@ -106,7 +113,9 @@ pub struct FileConfig {
     mempool_max: Option<usize>,
     min_relay_fee: Option<u64>,
     rate_limit: Option<u32>,
-    rate_limit_loopback: Option<bool>,
+    max_connections: Option<usize>,
+    max_connections_per_client: Option<usize>,
+    header_read_timeout: Option<u64>,
     // Plural in the file: it holds the list that `--admin-address` builds one at a time.
     admin_addresses: Option<Vec<String>>,
     allowed_hosts: Option<Vec<String>>,
@@ -149,8 +158,8 @@ pub struct Config {
     pub min_relay_fee: u64,
     /// Requests per minute per client (0: unlimited).
     pub rate_limit: u32,
-    /// Rate-limit loopback clients too.
-    pub rate_limit_loopback: bool,
+    /// Connection limits and header-read timeout of the HTTP server.
+    pub server: crate::api::server::ServerLimits,
     /// Addresses that may log in as administrators.
     pub admin_addresses: Vec<Address>,
     /// Host names (lower case, no port) the HTTP server answers for besides
@@ -207,6 +216,52 @@ fn default_www() -> PathBuf {
     }
 }
 
+/// Longest `--header-read-timeout`: ten minutes.
+const MAX_HEADER_READ_TIMEOUT: u64 = 600;
+
+/// The HTTP server's limits from the command line over the file, checked.
+fn server_limits(
+    cli: &Cli,
+    file: &FileConfig,
+) -> Result<crate::api::server::ServerLimits, ConfigError> {
+    let defaults = crate::api::server::ServerLimits::default();
+    let max_connections = cli
+        .max_connections
+        .or(file.max_connections)
+        .unwrap_or(defaults.max_connections);
+    if max_connections == 0 {
+        return Err(ConfigError::Invalid {
+            option: "max-connections",
+            message: "must be at least 1 (a node that takes no connection serves nothing)".into(),
+        });
+    }
+    let max_connections_per_client = cli
+        .max_connections_per_client
+        .or(file.max_connections_per_client)
+        .unwrap_or(defaults.max_connections_per_client);
+    if max_connections_per_client == 0 {
+        return Err(ConfigError::Invalid {
+            option: "max-connections-per-client",
+            message: "must be at least 1".into(),
+        });
+    }
+    let header_read_timeout = cli
+        .header_read_timeout
+        .or(file.header_read_timeout)
+        .map_or(defaults.header_read_timeout, Duration::from_secs);
+    if header_read_timeout.is_zero() || header_read_timeout.as_secs() > MAX_HEADER_READ_TIMEOUT {
+        return Err(ConfigError::Invalid {
+            option: "header-read-timeout",
+            message: format!("must be 1 to {MAX_HEADER_READ_TIMEOUT} seconds"),
+        });
+    }
+    Ok(crate::api::server::ServerLimits {
+        max_connections,
+        max_connections_per_client,
+        header_read_timeout,
+    })
+}
+
 impl Config {
     /// Merges the command line (with its environment variables) over the config file and defaults.
     pub fn resolve(cli: Cli) -> Result<Config, ConfigError> {
@@ -223,6 +278,7 @@ impl Config {
             }
             None => FileConfig::default(),
         };
+        let server = server_limits(&cli, &file)?;
         let network_name = cli
             .network
             .or(file.network)
@@ -383,8 +439,7 @@ impl Config {
                 .or(file.min_relay_fee)
                 .unwrap_or(crate::mempool::DEFAULT_MIN_RELAY_FEE),
             rate_limit: cli.rate_limit.or(file.rate_limit).unwrap_or(1200),
-            rate_limit_loopback: cli.rate_limit_loopback
-                || file.rate_limit_loopback.unwrap_or(false),
+            server,
             admin_addresses,
             allowed_hosts,
             webhook_allow,
@@ -505,9 +560,16 @@ mod tests {
                 "listen" | "bootstrap" | "admin_addresses" | "allowed_hosts" | "webhook_allow" => {
                     format!("{key} = []\n")
                 }
-                "mine" | "rate_limit_loopback" => format!("{key} = false\n"),
-                "threads" | "mempool_max" | "min_relay_fee" | "max_inbound_per_ip"
-                | "rate_limit" | "jwt_ttl" => {
+                "mine" => format!("{key} = false\n"),
+                "threads"
+                | "mempool_max"
+                | "min_relay_fee"
+                | "max_inbound_per_ip"
+                | "rate_limit"
+                | "jwt_ttl"
+                | "max_connections"
+                | "max_connections_per_client"
+                | "header_read_timeout" => {
                     format!("{key} = 1\n")
                 }
                 "network" => "network = \"regtest\"\n".to_string(),
@@ -520,6 +582,83 @@ mod tests {
             toml::from_str::<FileConfig>("no_such_option = 1").is_err(),
             "unknown keys are refused"
         );
+    }
+
+    #[test]
+    fn nonsensical_server_limits_are_refused_at_start() {
+        let defaults = Config::resolve(Cli::default()).expect("defaults are valid");
+        assert_eq!(defaults.server, crate::api::server::ServerLimits::default());
+        for (cli, option) in [
+            (
+                Cli {
+                    max_connections: Some(0),
+                    ..Cli::default()
+                },
+                "max-connections",
+            ),
+            (
+                Cli {
+                    max_connections_per_client: Some(0),
+                    ..Cli::default()
+                },
+                "max-connections-per-client",
+            ),
+            (
+                Cli {
+                    header_read_timeout: Some(0),
+                    ..Cli::default()
+                },
+                "header-read-timeout",
+            ),
+            (
+                Cli {
+                    header_read_timeout: Some(601),
+                    ..Cli::default()
+                },
+                "header-read-timeout",
+            ),
+            (
+                Cli {
+                    mempool_max: Some(0),
+                    ..Cli::default()
+                },
+                "mempool-max",
+            ),
+        ] {
+            match Config::resolve(cli) {
+                Err(ConfigError::Invalid { option: found, .. }) => assert_eq!(found, option),
+                other => panic!("{option}: expected a refusal, got {other:?}"),
+            }
+        }
+        let set = Config::resolve(Cli {
+            max_connections: Some(10),
+            max_connections_per_client: Some(2),
+            header_read_timeout: Some(3),
+            ..Cli::default()
+        })
+        .expect("valid");
+        assert_eq!(
+            set.server,
+            crate::api::server::ServerLimits {
+                max_connections: 10,
+                max_connections_per_client: 2,
+                header_read_timeout: Duration::from_secs(3),
+            }
+        );
+    }
+
+    /// `--help` prints the values of environment variables: not secrets.
+    #[test]
+    fn help_never_shows_the_database_password_or_the_api_token() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        for long in ["db", "api-token"] {
+            let argument = command
+                .get_arguments()
+                .find(|argument| argument.get_long() == Some(long))
+                .expect("the option exists");
+            assert!(argument.is_hide_env_values_set(), "--{long}");
+        }
     }
 
     #[test]

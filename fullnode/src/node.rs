@@ -77,7 +77,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))?;
     }
-    tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %redact(&config.db_url), "starting");
+    tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %storage::redact_url(&config.db_url), "starting");
     let metrics = Arc::new(Metrics::default());
     let storage = storage::open(&config.db_url).await?;
     let storage = Arc::new(storage::TimedStorage::new(storage, Arc::clone(&metrics)));
@@ -135,15 +135,16 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
     );
     let (shutdown, mut stopped) = tokio::sync::watch::channel(false);
     let events = Arc::clone(&state.events);
-    let router = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let limits = config.server;
+    let router = app(state);
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-                // Graceful shutdown waits for open answers: end the event streams.
-                events.close();
-            })
-            .await
+        crate::api::server::serve(listener, router, limits, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+            // Graceful shutdown waits for open answers: end the event streams.
+            events.close();
+        })
+        .await;
+        Ok::<(), std::io::Error>(())
     });
     Ok(RunningNode {
         http_addr,
@@ -181,18 +182,4 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
-}
-
-/// A database URL without its password, for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }

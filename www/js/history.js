@@ -9,6 +9,8 @@ import { net } from './client.js';
 import { amount, el, errorText, fillRows, mark, marked, short, timeText } from './dom.js';
 
 const PAGE = 25;
+/** The node's largest page (`limit` of GET /wallet/{address}/transactions). */
+const MAX_PAGE = 500;
 /** Entries with fewer confirmations are checked again at every new tip. */
 const RECHECK_BELOW = 6;
 
@@ -43,7 +45,7 @@ export class AddressHistory {
     this.again = false;
     if (more) {
       more.addEventListener('click', () => {
-        this.limit += PAGE;
+        this.limit = Math.min(this.limit + PAGE, MAX_PAGE);
         this.refresh();
       });
     }
@@ -80,7 +82,7 @@ export class AddressHistory {
     const answer = await get(`/wallet/${encodeURIComponent(this.address)}/transactions?limit=${this.limit}`);
     this.entries = answer.transactions;
     this.total = answer.total ?? answer.count;
-    if (this.more) this.more.hidden = this.total <= this.entries.length;
+    if (this.more) this.more.hidden = this.total <= this.entries.length || this.limit >= MAX_PAGE;
     this.render();
     const tip = net.client.tip().height;
     const toCheck = this.entries.filter((entry) => {

@@ -65,11 +65,7 @@ fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "protected routes do not answer pages of other origins",
         ));
     }
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    let Some(token) = presented else {
+    let Some(token) = bearer_token(headers) else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",
@@ -77,7 +73,7 @@ fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
              the --api-token, or a login token",
         ));
     };
-    let matches = |expected: &str| constant_time_eq(token.as_bytes(), expected.as_bytes());
+    let matches = |expected: &str| tokens_match(token, expected);
     if state.cookie_token.as_deref().is_some_and(matches)
         || state.config.api_token.as_deref().is_some_and(matches)
     {
@@ -111,6 +107,18 @@ fn admit(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The token of an `Authorization: Bearer <token>` header.
+pub(super) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// Whether a presented token is `expected`, in time that does not depend on
+/// where they differ.
+pub(super) fn tokens_match(presented: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.as_bytes().ct_eq(expected.as_bytes()).into()
 }

@@ -7,14 +7,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiPath, ApiQuery};
+use super::extract::{ApiPath, ApiQuery, MAX_SAFE_INTEGER, query_value};
 use super::json::{BlockJson, HeaderJson};
 use crate::storage::StoredBlock;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct LatestQuery {
-    /// How many blocks: 10 by default, clamped to 1–100.
+    /// How many blocks: 1–100, 10 by default.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -44,9 +45,16 @@ pub(super) fn block_json(state: &AppState, stored: &StoredBlock) -> BlockJson {
     )
 }
 
+/// Encoded bytes of the blocks one `GET /blocks/latest` answer reads at
+/// most (two full blocks): past them the answer ends early, with fewer
+/// blocks than `limit` (always at least one).
+pub(super) const LATEST_MAX_BYTES: usize = 2 * blockchain_core::block::MAX_BLOCK_SIZE;
+
 /// The newest blocks
 ///
-/// Best-chain blocks, newest first.
+/// Best-chain blocks, newest first: `limit` of them, or fewer once their
+/// encodings add up to 2 MB (two full blocks; the newest block always
+/// comes). `count` says how many came; read older ones by height.
 #[utoipa::path(
     get,
     path = "/blocks/latest",
@@ -55,7 +63,7 @@ pub(super) fn block_json(state: &AppState, stored: &StoredBlock) -> BlockJson {
     params(LatestQuery),
     responses(
         (status = 200, description = "The newest blocks", body = LatestBlocks),
-        (status = 400, description = "`INVALID_QUERY`: `limit` is not a 32-bit unsigned integer", body = ErrorBody),
+        (status = 400, description = "`INVALID_QUERY`: `limit` is not an integer from 1 to 100", body = ErrorBody),
         (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
     )
 )]
@@ -63,11 +71,11 @@ pub(super) async fn latest(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<LatestQuery>,
 ) -> Result<Json<LatestBlocks>, ApiError> {
-    let limit = query.limit.unwrap_or(10).clamp(1, 100);
+    let limit = query_value("limit", query.limit, 10, 1..=100)?;
     let blocks: Vec<BlockJson> = state
         .chain
         .storage()
-        .latest_blocks(limit)
+        .latest_blocks(limit, LATEST_MAX_BYTES)
         .await?
         .iter()
         .map(|stored| block_json(&state, stored))
@@ -85,10 +93,10 @@ pub(super) async fn latest(
     path = "/blocks/{height}",
     tag = "blocks",
     operation_id = "get_block_by_height",
-    params(("height" = u64, Path, description = "Height in the best chain (0 is the genesis block)")),
+    params(("height" = u64, Path, minimum = 0, maximum = 9007199254740991_i64, description = "Height in the best chain (0 is the genesis block)")),
     responses(
         (status = 200, description = "The block", body = BlockJson),
-        (status = 400, description = "`INVALID_HEIGHT`: not an unsigned 64-bit integer; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+        (status = 400, description = "`INVALID_HEIGHT`: not an integer from 0 to 2^53 − 1; `INVALID_PATH`: not UTF-8", body = ErrorBody),
         (status = 404, description = "`BLOCK_NOT_FOUND`: no best-chain block at that height", body = ErrorBody),
         (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
     )
@@ -97,13 +105,17 @@ pub(super) async fn by_height(
     State(state): State<AppState>,
     ApiPath(height): ApiPath<String>,
 ) -> Result<Json<BlockJson>, ApiError> {
-    let height: u64 = height.parse().map_err(|_| {
-        ApiError::bad_request(
-            "INVALID_HEIGHT",
-            format!("{height:?} is not a block height"),
-        )
-        .with_field("height", "not a number")
-    })?;
+    let height = height
+        .parse::<u64>()
+        .ok()
+        .filter(|height| *height <= MAX_SAFE_INTEGER)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "INVALID_HEIGHT",
+                format!("{height:?} is not a block height (0 to 2^53 − 1)"),
+            )
+            .with_field("height", "not an integer from 0 to 2^53 − 1")
+        })?;
     let stored = state
         .chain
         .storage()
@@ -155,9 +167,10 @@ pub(super) async fn by_hash(
 #[into_params(parameter_in = Query)]
 pub(super) struct HeadersQuery {
     /// First height: 0 by default.
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
     from: Option<u64>,
-    /// How many headers: at most 2000, the default.
-    #[param(maximum = 2000)]
+    /// How many headers: 0–2000, 2000 by default.
+    #[param(minimum = 0, maximum = 2000)]
     count: Option<u32>,
 }
 
@@ -184,7 +197,7 @@ const MAX_HEADERS: u32 = 2000;
     params(HeadersQuery),
     responses(
         (status = 200, description = "The headers", body = Headers),
-        (status = 400, description = "`INVALID_QUERY`: a value is not an unsigned integer, or `count` is over 2000", body = ErrorBody),
+        (status = 400, description = "`INVALID_QUERY`: `from` is not an integer from 0 to 2^53 − 1, or `count` not one from 0 to 2000", body = ErrorBody),
         (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
     )
 )]
@@ -192,18 +205,12 @@ pub(super) async fn headers(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<HeadersQuery>,
 ) -> Result<Json<Headers>, ApiError> {
-    let count = query.count.unwrap_or(MAX_HEADERS);
-    if count > MAX_HEADERS {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!("count is at most {MAX_HEADERS}"),
-        )
-        .with_field("count", "too large"));
-    }
+    let count = query_value("count", query.count, MAX_HEADERS, 0..=MAX_HEADERS)?;
+    let from = query_value("from", query.from, 0, 0..=MAX_SAFE_INTEGER)?;
     let headers: Vec<HeaderJson> = state
         .chain
         .storage()
-        .headers(query.from.unwrap_or(0), count)
+        .headers(from, count)
         .await?
         .iter()
         .map(HeaderJson::new)

@@ -7,9 +7,10 @@
 //! after the events already queued. A dropped client reconnects and reads
 //! what it missed from the REST API.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -26,10 +27,15 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
+use super::extract::ClientIp;
+use super::rate_limit::ClientGroup;
 use crate::chain::ChainEvent;
 
 /// Event streams served at once; one more is refused with 503.
 pub(super) const MAX_EVENT_CLIENTS: usize = 256;
+/// Event streams served at once to one client (an IPv4 address or an IPv6
+/// /64); one more is refused with 429, so one client cannot take every slot.
+pub(super) const MAX_EVENT_STREAMS_PER_CLIENT: usize = 8;
 /// Events queued for a client that is not reading before it is dropped
 /// (on top of what the socket buffers hold).
 pub(super) const CLIENT_QUEUE: usize = 64;
@@ -41,6 +47,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 pub struct EventStreams {
     max_clients: usize,
     slots: Arc<Semaphore>,
+    /// Streams open per client.
+    per_client: Arc<Mutex<HashMap<ClientGroup, usize>>>,
     dropped: AtomicU64,
     closing: watch::Sender<bool>,
 }
@@ -57,6 +65,7 @@ impl EventStreams {
         Self {
             max_clients,
             slots: Arc::new(Semaphore::new(max_clients)),
+            per_client: Arc::default(),
             dropped: AtomicU64::new(0),
             closing: watch::channel(false).0,
         }
@@ -72,10 +81,44 @@ impl EventStreams {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Counts a stream for `client`, or None when it has
+    /// [`MAX_EVENT_STREAMS_PER_CLIENT`] open already.
+    fn client_slot(&self, client: ClientGroup) -> Option<ClientSlot> {
+        let mut open = self.per_client.lock().expect("never poisoned");
+        let count = open.entry(client).or_insert(0);
+        if *count >= MAX_EVENT_STREAMS_PER_CLIENT {
+            return None;
+        }
+        *count += 1;
+        Some(ClientSlot {
+            per_client: Arc::clone(&self.per_client),
+            client,
+        })
+    }
+
     /// Ends every stream, now and from now on: the HTTP server's graceful
     /// shutdown waits for open answers, and these would never finish.
     pub fn close(&self) {
         self.closing.send_replace(true);
+    }
+}
+
+/// One client's place among the open streams, given back when dropped.
+#[derive(Debug)]
+struct ClientSlot {
+    per_client: Arc<Mutex<HashMap<ClientGroup, usize>>>,
+    client: ClientGroup,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut open = self.per_client.lock().expect("never poisoned");
+        if let Some(count) = open.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.client);
+            }
+        }
     }
 }
 
@@ -100,11 +143,28 @@ impl EventStreams {
             content_type = "text/event-stream",
             body = String,
         ),
+        (status = 429, description = "`TOO_MANY_EVENT_STREAMS`: this client (IPv4 address or IPv6 /64) has 8 event streams open already", body = ErrorBody),
         (status = 503, description = "`TOO_MANY_EVENT_CLIENTS`: the node already serves 256 event streams", body = ErrorBody),
     )
 )]
-pub(super) async fn events(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(super) async fn events(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+) -> Result<Response, ApiError> {
     let streams = Arc::clone(&state.events);
+    let client_slot = match ip {
+        Some(ip) => Some(streams.client_slot(ClientGroup::of(ip)).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TOO_MANY_EVENT_STREAMS",
+                format!(
+                    "this client has {MAX_EVENT_STREAMS_PER_CLIENT} event streams open \
+                     already; close one first"
+                ),
+            )
+        })?),
+        None => None,
+    };
     let slot = Arc::clone(&streams.slots)
         .try_acquire_owned()
         .map_err(|_| {
@@ -121,7 +181,7 @@ pub(super) async fn events(State(state): State<AppState>) -> Result<Response, Ap
     // every event from then on.
     let events = state.chain.subscribe();
     let (queue, queued) = mpsc::channel(CLIENT_QUEUE);
-    tokio::spawn(forward(events, queue, streams, slot));
+    tokio::spawn(forward(events, queue, streams, (slot, client_slot)));
     let stream = ReceiverStream::new(queued).map(|event| Ok::<_, Infallible>(sse_event(&event)));
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
     // Asks nginx-like proxies not to hold events back in their buffers.
@@ -135,7 +195,7 @@ async fn forward(
     mut events: broadcast::Receiver<ChainEvent>,
     queue: mpsc::Sender<ChainEvent>,
     streams: Arc<EventStreams>,
-    _slot: OwnedSemaphorePermit,
+    _slots: (OwnedSemaphorePermit, Option<ClientSlot>),
 ) {
     let mut closing = streams.closing.subscribe();
     let fell_behind = loop {

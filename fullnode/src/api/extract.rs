@@ -30,7 +30,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     let message = rejection.body_text();
     match rejection {
-        JsonRejection::JsonDataError(_) => ApiError::bad_request("INVALID_REQUEST_BODY", message),
+        JsonRejection::JsonDataError(_) => {
+            // `Failed to deserialize the JSON body into the target type: <field>: <reason>`
+            let field = error_field(&message, "target type: ").map(str::to_owned);
+            let error = ApiError::bad_request("INVALID_REQUEST_BODY", message);
+            match field {
+                Some(field) => error.with_field(field, "not a valid value"),
+                None => error,
+            }
+        }
         JsonRejection::JsonSyntaxError(_) => ApiError::bad_request("MALFORMED_JSON", message),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -89,9 +97,62 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
             .map_err(|rejection: QueryRejection| {
-                ApiError::bad_request("INVALID_QUERY", rejection.body_text())
+                let message = rejection.body_text();
+                let field = query_error_field(&message).map(str::to_owned);
+                let error = ApiError::bad_request("INVALID_QUERY", message);
+                match field {
+                    Some(field) => error.with_field(field, "not a valid value"),
+                    None => error,
+                }
             })
     }
+}
+
+/// Largest value an integer query or path parameter takes: 2^53 − 1, the
+/// largest integer a JavaScript number holds exactly. The OpenAPI document
+/// states it as the parameter's `maximum`.
+pub(super) const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+
+/// A query parameter's value (`default` when absent), refused with 400
+/// `INVALID_QUERY` naming the field when it is outside `range`: the OpenAPI
+/// document gives the same bounds as the parameter's `minimum` and
+/// `maximum`, and the node never quietly answers for another value.
+pub(super) fn query_value<T>(
+    field: &'static str,
+    value: Option<T>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ApiError>
+where
+    T: PartialOrd + std::fmt::Display + Copy,
+{
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        return Ok(value);
+    }
+    let (min, max) = (range.start(), range.end());
+    Err(ApiError::bad_request(
+        "INVALID_QUERY",
+        format!("{field} must be from {min} to {max}; it is {value}"),
+    )
+    .with_field(field, format!("out of range {min}–{max}")))
+}
+
+/// The parameter a query rejection names: axum words them
+/// `Failed to deserialize query string: <field>: <reason>`.
+fn query_error_field(message: &str) -> Option<&str> {
+    error_field(message, "query string: ")
+}
+
+/// The field a rejection's message names after `prefix` (`<prefix><field>: <reason>`).
+fn error_field<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let (_, rest) = message.split_once(prefix)?;
+    let (field, _) = rest.split_once(": ")?;
+    let plain = !field.is_empty()
+        && field
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_');
+    plain.then_some(field)
 }
 
 /// The client's IP address, when known (an extractor for handlers).

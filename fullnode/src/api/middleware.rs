@@ -13,7 +13,9 @@
 //! - the body limit: a declared body over [`BODY_LIMIT`] is refused with the
 //!   API's 413, a body of unknown length is cut at the limit (the extractor
 //!   that reads it answers 413);
-//! - the per-client rate limit, with its `X-RateLimit-*` headers;
+//! - the per-client rate limit, with its `X-RateLimit-*` headers (a holder
+//!   of the node's own token, the operator, is not limited; a loopback
+//!   address alone is no one);
 //! - `X-Content-Type-Options: nosniff` on every answer;
 //! - the HTTP metrics: every answer counted and timed by route template.
 //!
@@ -36,7 +38,7 @@ use http_body_util::Limited;
 use tower::{Layer, Service};
 
 use super::BODY_LIMIT;
-use super::auth::NoCors;
+use super::auth::{NoCors, bearer_token, tokens_match};
 use super::error::ApiError;
 use super::extract::client_ip_of;
 use super::rate_limit::{RateLimiter, Verdict};
@@ -62,6 +64,9 @@ struct Shared {
     limiter: Arc<RateLimiter>,
     /// `--allowed-host` names (lower case).
     allowed_hosts: Vec<String>,
+    /// The node's own bearer tokens (the API cookie's, `--api-token`):
+    /// their holder is the operator, whom the rate limit spares.
+    operator_tokens: Vec<Arc<str>>,
 }
 
 impl FrontDoorLayer {
@@ -69,12 +74,14 @@ impl FrontDoorLayer {
         metrics: Arc<Metrics>,
         limiter: Arc<RateLimiter>,
         allowed_hosts: Vec<String>,
+        operator_tokens: Vec<Arc<str>>,
     ) -> Self {
         Self {
             shared: Arc::new(Shared {
                 metrics,
                 limiter,
                 allowed_hosts,
+                operator_tokens,
             }),
         }
     }
@@ -166,7 +173,14 @@ where
             add_cors_headers(refusal.headers_mut());
             return Outcome::Answered(Some(refusal));
         }
+        let operator = bearer_token(request.headers()).is_some_and(|presented| {
+            self.shared
+                .operator_tokens
+                .iter()
+                .any(|token| tokens_match(presented, token))
+        });
         let verdict = client_ip_of(request.extensions())
+            .filter(|_| !operator)
             .and_then(|ip| self.shared.limiter.check(ip, Instant::now()));
         if let Some(verdict) = verdict.filter(|verdict| !verdict.allowed) {
             let mut refusal = ApiError::new(

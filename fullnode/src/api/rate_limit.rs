@@ -22,13 +22,13 @@ const MAX_CLIENTS: usize = 100_000;
 /// address (one host commonly holds a whole /64). Shared with the password
 /// limit (api/password_limit.rs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(super) enum ClientGroup {
+pub(crate) enum ClientGroup {
     V4(u32),
     V6(u64),
 }
 
 impl ClientGroup {
-    pub(super) fn of(ip: IpAddr) -> ClientGroup {
+    pub(crate) fn of(ip: IpAddr) -> ClientGroup {
         match ip.to_canonical() {
             IpAddr::V4(v4) => ClientGroup::V4(u32::from(v4)),
             IpAddr::V6(v6) => ClientGroup::V6((u128::from(v6) >> 64) as u64),
@@ -58,21 +58,19 @@ struct Windows {
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: u32,
-    include_loopback: bool,
     windows: Mutex<Windows>,
     max_clients: usize,
 }
 
 impl RateLimiter {
     /// `limit` requests per minute (0: unlimited).
-    pub fn new(limit: u32, include_loopback: bool) -> Self {
-        Self::with_capacity(limit, include_loopback, MAX_CLIENTS)
+    pub fn new(limit: u32) -> Self {
+        Self::with_capacity(limit, MAX_CLIENTS)
     }
 
-    fn with_capacity(limit: u32, include_loopback: bool, max_clients: usize) -> Self {
+    fn with_capacity(limit: u32, max_clients: usize) -> Self {
         Self {
             limit,
-            include_loopback,
             windows: Mutex::new(Windows {
                 current: HashMap::new(),
                 previous: HashMap::new(),
@@ -154,10 +152,11 @@ const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remain
 const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 impl RateLimiter {
-    /// Counts a request from `ip`; None when `ip` is not limited (no limit
-    /// configured, or a loopback caller while loopback is spared).
+    /// Counts a request from `ip`; None when no limit is configured. A
+    /// loopback caller is counted like any other: behind a reverse proxy on
+    /// the same host, every client is loopback.
     pub(super) fn check(&self, ip: IpAddr, now: Instant) -> Option<Verdict> {
-        if self.limit == 0 || (ip.is_loopback() && !self.include_loopback) {
+        if self.limit == 0 {
             return None;
         }
         let (allowed, remaining, reset) = self.hit(ip, now);
@@ -176,7 +175,7 @@ mod tests {
 
     #[test]
     fn a_window_allows_the_limit_then_refuses_until_it_ends() {
-        let limiter = RateLimiter::new(2, true);
+        let limiter = RateLimiter::new(2);
         let ip: IpAddr = [10, 0, 0, 1].into();
         let start = Instant::now();
         assert!(limiter.hit(ip, start).0);
@@ -187,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_thousand_addresses_of_one_ipv6_64_share_one_limit() {
-        let limiter = RateLimiter::new(100, true);
+        let limiter = RateLimiter::new(100);
         let start = Instant::now();
         let allowed = (0..1000u128)
             .map(|host| {
@@ -209,7 +208,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_and_windows_outlive_a_generation_swap() {
-        let limiter = RateLimiter::with_capacity(3, true, 50);
+        let limiter = RateLimiter::with_capacity(3, 50);
         let start = Instant::now();
         for host in 0..10_000u32 {
             limiter.hit(IpAddr::V4(host.into()), start);
@@ -226,7 +225,7 @@ mod tests {
         // A window begun just before a swap keeps its count after it.
         let late = start + WINDOW - Duration::from_secs(1);
         let ip: IpAddr = [192, 0, 2, 1].into();
-        let fresh = RateLimiter::with_capacity(3, true, 50);
+        let fresh = RateLimiter::with_capacity(3, 50);
         fresh.hit([192, 0, 2, 9].into(), start);
         assert!(fresh.hit(ip, late).0);
         assert!(fresh.hit(ip, late).0);
@@ -240,18 +239,12 @@ mod tests {
     }
 
     #[test]
-    fn loopback_is_spared_unless_included_and_zero_means_unlimited() {
+    fn loopback_is_counted_like_anyone_and_zero_means_unlimited() {
         let start = Instant::now();
         let loopback: IpAddr = [127, 0, 0, 1].into();
-        assert_eq!(RateLimiter::new(5, false).check(loopback, start), None);
-        let counted = RateLimiter::new(5, true)
-            .check(loopback, start)
-            .expect("counted");
+        let counted = RateLimiter::new(5).check(loopback, start).expect("counted");
         assert!(counted.allowed);
         assert_eq!((counted.limit, counted.remaining), (5, 4));
-        assert_eq!(
-            RateLimiter::new(0, true).check([10, 0, 0, 1].into(), start),
-            None
-        );
+        assert_eq!(RateLimiter::new(0).check([10, 0, 0, 1].into(), start), None);
     }
 }

@@ -102,17 +102,20 @@ on_both_backends! {
         without_a_configured_token_remote_callers_stay_out,
         public_routes_need_no_token,
         rate_limit_refuses_after_the_limit_with_headers,
-        rate_limit_spares_loopback_unless_configured,
+        rate_limit_spares_the_operator_not_loopback,
+        a_thousand_clients_of_one_ipv6_64_share_one_limit,
     ],
     openapi: [
         openapi_document_is_served_as_valid_openapi,
         openapi_document_lists_exactly_the_served_routes,
         documented_schemas_describe_real_answers,
+        documented_bounds_are_the_bounds_the_node_enforces,
     ],
     events: [
         event_stream_announces_blocks_and_transactions_and_ends_at_stop,
         slow_event_client_is_dropped_while_the_node_keeps_answering,
         event_streams_beyond_the_limit_are_refused,
+        one_client_cannot_hold_every_event_stream,
     ],
     metrics: [
         metrics_parse_and_move_when_a_block_is_mined,
@@ -133,5 +136,6 @@ on_both_backends! {
         started_node_serves_the_api_and_web_app_and_stops,
         the_api_cookie_opens_protected_routes_and_changes_at_restart,
         socket_errors_are_json_and_the_node_keeps_answering,
+        a_slowloris_client_does_not_block_others,
     ],
 }

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery, MAX_SAFE_INTEGER, query_value};
 use super::json::{SubmitTransaction, TransactionJson, TxState};
 use crate::clock::now_ms;
 
@@ -65,10 +65,12 @@ pub(super) async fn submit(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
-    /// Page size: 100 by default, clamped to 1–1000.
-    limit: Option<usize>,
+    /// Page size: 1–1000, 100 by default.
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
     /// Transactions to skip: 0 by default.
-    offset: Option<usize>,
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
+    offset: Option<u64>,
 }
 
 /// A page of the mempool.
@@ -92,25 +94,28 @@ pub(super) struct Pending {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of pending transactions", body = Pending),
-        (status = 400, description = "`INVALID_QUERY`: a value is not an unsigned integer", body = ErrorBody),
+        (status = 400, description = "`INVALID_QUERY`: `limit` is not an integer from 1 to 1000, or `offset` not one from 0 to 2^53 − 1", body = ErrorBody),
     )
 )]
 pub(super) async fn pending(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Json<Pending> {
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let (page, total) = state.chain.pending(limit, query.offset.unwrap_or(0)).await;
+) -> Result<Json<Pending>, ApiError> {
+    let limit = query_value("limit", query.limit, 100, 1..=1000)?;
+    let offset = query_value("offset", query.offset, 0, 0..=MAX_SAFE_INTEGER)?;
+    // An offset past every transaction the mempool can hold is an empty page.
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
+    let (page, total) = state.chain.pending(limit as usize, offset).await;
     let params = state.chain.params();
     let transactions: Vec<TransactionJson> = page
         .iter()
         .map(|entry| TransactionJson::new(params, &entry.transaction))
         .collect();
-    Json(Pending {
+    Ok(Json(Pending {
         count: transactions.len(),
         transactions,
         total,
-    })
+    }))
 }
 
 fn parse_txid(text: &str) -> Result<Txid, ApiError> {

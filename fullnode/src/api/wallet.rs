@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp};
+use super::extract::{ApiJson, ApiPath, ApiQuery, ClientIp, MAX_SAFE_INTEGER, query_value};
 use super::json::{TransactionJson, TxState, parse_address};
 use crate::clock::now_ms;
 use std::time::Instant;
@@ -80,9 +80,11 @@ pub(super) async fn balance(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct HistoryQuery {
-    /// Page size: 50 by default, clamped to 1–500.
+    /// Page size: 1–500, 50 by default.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Transactions to skip: 0 by default.
+    #[param(minimum = 0, maximum = 9007199254740991_i64)]
     offset: Option<u64>,
 }
 
@@ -124,7 +126,7 @@ pub(super) struct History {
     ),
     responses(
         (status = 200, description = "A page of the history", body = History),
-        (status = 400, description = "`INVALID_ADDRESS`: bad checksum, other network or wrong length; `INVALID_QUERY`: a value is not an unsigned integer; `INVALID_PATH`: not UTF-8", body = ErrorBody),
+        (status = 400, description = "`INVALID_ADDRESS`: bad checksum, other network or wrong length; `INVALID_QUERY`: `limit` is not an integer from 1 to 500, or `offset` not one from 0 to 2^53 − 1; `INVALID_PATH`: not UTF-8", body = ErrorBody),
         (status = 503, description = "`NOT_READY`: the database is busy", body = ErrorBody),
     )
 )]
@@ -135,10 +137,9 @@ pub(super) async fn history(
 ) -> Result<Json<History>, ApiError> {
     let parsed = path_address(&state, &address)?;
     let storage = state.chain.storage();
-    let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    let stored = storage
-        .address_transactions(&parsed, limit, query.offset.unwrap_or(0))
-        .await?;
+    let limit = query_value("limit", query.limit, 50, 1..=500)?;
+    let offset = query_value("offset", query.offset, 0, 0..=MAX_SAFE_INTEGER)?;
+    let stored = storage.address_transactions(&parsed, limit, offset).await?;
     let params = state.chain.params();
     let transactions: Vec<HistoryEntry> = stored
         .iter()

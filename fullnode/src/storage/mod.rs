@@ -35,6 +35,38 @@ pub fn sqlite_url_for(data_dir: &Path) -> String {
     sql::sqlite_url_for_file(&data_dir.join(SQLITE_FILE_NAME))
 }
 
+/// A database URL fit for logs and error messages: the password of its
+/// user information (`scheme://user:password@host`) and the value of any
+/// `password=` query parameter replaced with `***`.
+pub fn redact_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = match (base.find("://"), base.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &base[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+                None => base.to_owned(),
+            }
+        }
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
+    }
+    redacted
+}
+
 /// Which database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -52,7 +84,7 @@ impl Backend {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Ok(Backend::Postgres)
         } else {
-            Err(StorageError::UnsupportedUrl(url.to_owned()))
+            Err(StorageError::UnsupportedUrl(redact_url(url)))
         }
     }
 }
@@ -246,8 +278,15 @@ pub trait Storage: Send + Sync + 'static {
     async fn block_by_height(&self, height: u64) -> Result<Option<StoredBlock>, StorageError>;
     /// Any stored block by hash.
     async fn block_by_hash(&self, hash: &BlockHash) -> Result<Option<StoredBlock>, StorageError>;
-    /// Best-chain blocks, newest first.
-    async fn latest_blocks(&self, limit: u32) -> Result<Vec<StoredBlock>, StorageError>;
+    /// Best-chain blocks, newest first: at most `limit`, and no more once
+    /// their encodings add up to `max_bytes` (the first block always comes,
+    /// so an answer holds under `max_bytes` + one block). Rows are read one
+    /// at a time, so memory stays within that bound too.
+    async fn latest_blocks(
+        &self,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredBlock>, StorageError>;
     /// Best-chain headers from `from`, at most `count`.
     async fn headers(&self, from: u64, count: u32) -> Result<Vec<Header>, StorageError>;
     /// The undo record of a block on the best chain.

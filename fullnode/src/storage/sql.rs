@@ -10,11 +10,12 @@ mod write;
 use async_trait::async_trait;
 use blockchain_core::state::{Account, BlockUndo};
 use blockchain_core::{Address, Amount, Block, BlockHash, Encode, Header, Transaction, Txid, Work};
+use futures::TryStreamExt;
 use sqlx::AnyPool;
 
 use self::columns::{
     array_column, column, corrupt, decode_bytes, decoded_column, fixed_bytes, stored_block,
-    stored_header, stored_transaction, to_db, u64_column,
+    stored_block_and_size, stored_header, stored_transaction, to_db, u64_column,
 };
 pub(crate) use self::connect::sqlite_url_for_file;
 use super::{
@@ -180,17 +181,28 @@ impl Storage for SqlStorage {
             .transpose()
     }
 
-    async fn latest_blocks(&self, limit: u32) -> Result<Vec<StoredBlock>, StorageError> {
-        sqlx::query(
+    async fn latest_blocks(
+        &self,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredBlock>, StorageError> {
+        let mut rows = sqlx::query(
             "SELECT raw, chain_work, on_main FROM blocks WHERE on_main = TRUE \
              ORDER BY height DESC LIMIT $1",
         )
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(stored_block)
-        .collect()
+        .fetch(&self.pool);
+        let mut blocks = Vec::new();
+        let mut bytes = 0usize;
+        while bytes < max_bytes {
+            let Some(row) = rows.try_next().await? else {
+                break;
+            };
+            let (block, size) = stored_block_and_size(&row)?;
+            bytes = bytes.saturating_add(size);
+            blocks.push(block);
+        }
+        Ok(blocks)
     }
 
     async fn headers(&self, from: u64, count: u32) -> Result<Vec<Header>, StorageError> {

@@ -99,6 +99,67 @@ async fn open_creates_the_sqlite_file_and_its_directory() {
     assert!(data_dir.join(SQLITE_FILE_NAME).is_file());
 }
 
+/// The database holds node-side keystores: its files are the node user's
+/// alone, whether new or left readable by an earlier version.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_readable_by_the_node_user_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let file = directory.path().join(SQLITE_FILE_NAME);
+    let url = sqlite_url_for(directory.path());
+    let storage = open(&url).await.expect("open");
+    // The write-ahead log and its index exist while the database is open.
+    for path in [
+        file.clone(),
+        file.with_extension("db-wal"),
+        file.with_extension("db-shm"),
+    ] {
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    storage.close().await;
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let storage = open(&url).await.expect("open again");
+    assert_eq!(mode(&file), 0o600, "an existing file is tightened");
+    storage.close().await;
+}
+
+#[test]
+fn database_passwords_never_reach_logs_or_errors() {
+    for (url, shown) in [
+        (
+            "postgres://node:s3cret@db.example:5432/chain",
+            "postgres://node:***@db.example:5432/chain",
+        ),
+        (
+            "postgresql://db.example/chain?user=node&password=s3cret&sslmode=require",
+            "postgresql://db.example/chain?user=node&password=***&sslmode=require",
+        ),
+        (
+            "postgres://node@db.example/chain",
+            "postgres://node@db.example/chain",
+        ),
+        (
+            "sqlite:///var/lib/node/blockchain.db?mode=rwc",
+            "sqlite:///var/lib/node/blockchain.db?mode=rwc",
+        ),
+    ] {
+        assert_eq!(redact_url(url), shown);
+    }
+    let refused = Backend::from_url("mysql://root:s3cret@db/chain")
+        .expect_err("not a supported backend")
+        .to_string();
+    assert!(!refused.contains("s3cret"), "{refused}");
+}
+
 #[tokio::test]
 async fn unsupported_urls_are_refused() {
     assert!(matches!(

@@ -103,8 +103,12 @@ impl<S: Storage + ?Sized> Storage for TimedStorage<S> {
             .await
     }
 
-    async fn latest_blocks(&self, limit: u32) -> Result<Vec<StoredBlock>, StorageError> {
-        self.timed("latest_blocks", self.inner.latest_blocks(limit))
+    async fn latest_blocks(
+        &self,
+        limit: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<StoredBlock>, StorageError> {
+        self.timed("latest_blocks", self.inner.latest_blocks(limit, max_bytes))
             .await
     }
 

@@ -103,6 +103,12 @@ impl NodeProcess {
         if let Some(db) = &options.db {
             command.arg("--db").arg(db);
         }
+        // The tests poll from 127.0.0.1, which the rate limit counts like any
+        // client (1200 requests a minute): off unless a test sets it. The
+        // limit itself is tested in fullnode's API tests.
+        if !options.extra.iter().any(|arg| arg == "--rate-limit") {
+            command.args(["--rate-limit", "0"]);
+        }
         // Never the default ports (4001–4003): tests run side by side.
         if !options.extra.iter().any(|arg| arg == "--listen") {
             command.args(["--listen", "/ip4/127.0.0.1/tcp/0"]);

@@ -3,6 +3,7 @@
 //! node answers for, JSON bodies only, and the per-client rate limit with
 //! its headers.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use axum::body::Body;
@@ -10,7 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::harness::{
-    LOOPBACK, REMOTE, Reply, TEST_COOKIE, TestNode, api, get, unused_address, vector_key,
+    LOOPBACK, REMOTE, Reply, TEST_COOKIE, TestNode, api, get, post_json, unused_address, vector_key,
 };
 use crate::test_support::TestDatabase;
 
@@ -351,13 +352,14 @@ fn rate_headers(reply: &Reply) -> (u32, u32, u64) {
 pub(super) async fn rate_limit_refuses_after_the_limit_with_headers(database: TestDatabase) {
     let node = TestNode::with_config(database, |config| {
         config.rate_limit = 3;
-        config.rate_limit_loopback = true;
     })
     .await;
+    // Without a token: a loopback caller is counted like anyone.
+    let anonymous = |request| node.send_from(LOOPBACK, request);
     let answers = [
-        node.get("/status").await,
-        node.get("/no/such/route").await,
-        node.get("/blocks/abc").await,
+        anonymous(get(&api("/status"))).await,
+        anonymous(get(&api("/no/such/route"))).await,
+        anonymous(get(&api("/blocks/abc"))).await,
     ];
     let statuses: Vec<StatusCode> = answers.iter().map(|reply| reply.status).collect();
     assert_eq!(
@@ -374,15 +376,15 @@ pub(super) async fn rate_limit_refuses_after_the_limit_with_headers(database: Te
         assert!((1..=60).contains(&reset), "reset in {reset} s");
     }
 
-    let refused = node.get("/status").await;
+    let refused = anonymous(get(&api("/status"))).await;
     let (limit, left, reset) = rate_headers(&refused);
     assert_eq!((limit, left), (3, 0));
     assert!((1..=60).contains(&reset), "reset in {reset} s");
     refused.error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
-    node.send(get("/"))
+    anonymous(get("/"))
         .await
         .error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
-    node.post("/mining/stop", &json!({}))
+    anonymous(post_json(&api("/mining/stop"), &json!({})))
         .await
         .error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
 
@@ -397,25 +399,59 @@ pub(super) async fn rate_limit_refuses_after_the_limit_with_headers(database: Te
         .error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
 }
 
-pub(super) async fn rate_limit_spares_loopback_unless_configured(database: TestDatabase) {
+pub(super) async fn rate_limit_spares_the_operator_not_loopback(database: TestDatabase) {
     let node = TestNode::with_config(database, |config| {
         config.rate_limit = 2;
     })
     .await;
+    for remaining in [1, 0] {
+        let reply = node.send_from(LOOPBACK, get(&api("/status"))).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let (limit, left, _) = rate_headers(&reply);
+        assert_eq!((limit, left), (2, remaining));
+    }
+    node.send_from(LOOPBACK, get(&api("/status")))
+        .await
+        .error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    // The holder of the cookie's token (`send` adds it) is the operator:
+    // never limited, on public and protected routes alike.
     for _ in 0..5 {
         let reply = node.get("/status").await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.header("x-ratelimit-limit"), None);
     }
-    for remaining in [1, 0] {
-        let reply = node.send_from(REMOTE, get(&api("/status"))).await;
-        assert_eq!(reply.status, StatusCode::OK);
-        let (limit, left, _) = rate_headers(&reply);
-        assert_eq!((limit, left), (2, remaining));
-    }
-    node.send_from(REMOTE, get(&api("/status")))
+    node.post("/mining/stop", &json!({}))
+        .await
+        .expect(StatusCode::OK);
+    // A wrong token is no one's: limited like the address it comes from.
+    let mut wrong = get(&api("/status"));
+    wrong.headers_mut().insert(
+        header::AUTHORIZATION,
+        header::HeaderValue::from_static("Bearer not-the-cookie"),
+    );
+    node.send_from(LOOPBACK, wrong)
         .await
         .error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
-    // Loopback is still served.
-    node.get("/status").await.expect(StatusCode::OK);
+}
+
+pub(super) async fn a_thousand_clients_of_one_ipv6_64_share_one_limit(database: TestDatabase) {
+    let node = TestNode::with_config(database, |config| {
+        config.rate_limit = 100;
+    })
+    .await;
+    let client = |network: u128, host: u128| {
+        SocketAddr::new(IpAddr::V6((network << 64 | host).into()), 40_000)
+    };
+    let mut statuses = BTreeMap::new();
+    for host in 0..1000 {
+        let reply = node
+            .send_from(client(0x2001_0db8_0000_0001, host), get(&api("/status")))
+            .await;
+        *statuses.entry(reply.status.as_u16()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses, BTreeMap::from([(200, 100), (429, 900)]));
+    // The next /64 is another client.
+    node.send_from(client(0x2001_0db8_0000_0002, 1), get(&api("/status")))
+        .await
+        .expect(StatusCode::OK);
 }

@@ -15,13 +15,13 @@ use tokio::net::{TcpSocket, TcpStream};
 use tower::ServiceExt;
 
 use super::harness::{
-    LOOPBACK, TEST_COOKIE, TestNode, api, eventually, get, sign, test_config, transaction_json,
-    vector_key,
+    LOOPBACK, REMOTE, TEST_BEARER, TEST_COOKIE, TestNode, api, eventually, get, sign, test_config,
+    transaction_json, vector_key,
 };
 use super::metrics::Scrape;
 use super::socket::http;
 use crate::api::app;
-use crate::api::events::{CLIENT_QUEUE, EventStreams};
+use crate::api::events::{CLIENT_QUEUE, EventStreams, MAX_EVENT_STREAMS_PER_CLIENT};
 use crate::node::{self, RunningNode};
 use crate::test_support::TestDatabase;
 
@@ -181,7 +181,7 @@ async fn post(address: SocketAddr, path: &str, body: &Value) -> Value {
         &api(path),
         &[
             ("Content-Type", "application/json"),
-            ("Authorization", "Bearer test-cookie-token"),
+            ("Authorization", TEST_BEARER),
         ],
         body.to_string().as_bytes(),
     )
@@ -345,4 +345,32 @@ pub(super) async fn event_streams_beyond_the_limit_are_refused(database: TestDat
     .await;
     let again = node.get("/events").await;
     assert_eq!(again.status, StatusCode::OK);
+}
+
+pub(super) async fn one_client_cannot_hold_every_event_stream(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let open_from = |client| {
+        app(node.state.clone())
+            .layer(MockConnectInfo(client))
+            .oneshot(get(&api("/events")))
+    };
+    let mut open = Vec::new();
+    for _ in 0..MAX_EVENT_STREAMS_PER_CLIENT {
+        let stream = open_from(LOOPBACK).await.expect("infallible");
+        assert_eq!(stream.status(), StatusCode::OK);
+        open.push(stream);
+    }
+    node.get("/events")
+        .await
+        .error(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_EVENT_STREAMS");
+    // Another client still gets one.
+    let other = open_from(REMOTE).await.expect("infallible");
+    assert_eq!(other.status(), StatusCode::OK);
+    // A stream that ends gives its client's place back.
+    open.pop();
+    eventually(10, "the client's place to be freed", || async {
+        open_from(LOOPBACK).await.expect("infallible").status() == StatusCode::OK
+    })
+    .await;
+    drop(other);
 }

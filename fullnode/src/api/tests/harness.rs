@@ -55,7 +55,7 @@ pub(super) fn test_config(database: &TestDatabase) -> Config {
         mempool_max: 10_000,
         min_relay_fee: crate::mempool::DEFAULT_MIN_RELAY_FEE,
         rate_limit: 1200,
-        rate_limit_loopback: false,
+        server: crate::api::server::ServerLimits::default(),
         admin_addresses: Vec::new(),
         allowed_hosts: Vec::new(),
         webhook_allow: Vec::new(),
@@ -191,7 +191,14 @@ pub(super) async fn send_to(state: AppState, client: SocketAddr, request: Reques
 }
 
 /// The API cookie token of every test node.
-pub(super) const TEST_COOKIE: &str = "test-cookie-token";
+macro_rules! test_cookie {
+    () => {
+        "test-cookie-token"
+    };
+}
+pub(super) const TEST_COOKIE: &str = test_cookie!();
+/// The `Authorization` header value carrying [`TEST_COOKIE`].
+pub(super) const TEST_BEARER: &str = concat!("Bearer ", test_cookie!());
 
 /// `request` with `Authorization: Bearer <TEST_COOKIE>` unless it names a
 /// token of its own.
@@ -199,7 +206,7 @@ pub(super) fn with_cookie(mut request: Request<Body>) -> Request<Body> {
     if !request.headers().contains_key(header::AUTHORIZATION) {
         request.headers_mut().insert(
             header::AUTHORIZATION,
-            header::HeaderValue::from_static("Bearer test-cookie-token"),
+            header::HeaderValue::from_static(TEST_BEARER),
         );
     }
     request

@@ -1353,3 +1353,149 @@ pub(super) async fn documented_schemas_describe_real_answers(database: TestDatab
 
     client.assert_every_operation_succeeded();
 }
+
+/// The integer bounds of one documented parameter or body field.
+#[derive(Debug)]
+struct Bound {
+    method: Method,
+    path: String,
+    /// `query`, `path` or `body`.
+    place: String,
+    name: String,
+    minimum: i128,
+    maximum: i128,
+}
+
+/// A schema's integer bound, written as an integer or a float.
+fn schema_number(schema: &Value, key: &str) -> Option<i128> {
+    let number = &schema[key];
+    number
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| number.as_u64().map(i128::from))
+        .or_else(|| number.as_f64().map(|float| float as i128))
+}
+
+/// Every integer parameter and bounded request-body field of `document`,
+/// with its bounds; a parameter without both bounds is a problem (a fuzzer,
+/// or a client, could not know which values the node takes).
+fn documented_bounds(document: &Value) -> (Vec<Bound>, Vec<String>) {
+    let mut bounds = Vec::new();
+    let mut problems = Vec::new();
+    let mut add = |method: &str, path: &str, place: &str, name: &str, schema: &Value| {
+        if !json_types(schema).contains(&"integer") {
+            return;
+        }
+        match (
+            schema_number(schema, "minimum"),
+            schema_number(schema, "maximum"),
+        ) {
+            (Some(minimum), Some(maximum)) => bounds.push(Bound {
+                method: method.to_uppercase().parse().expect("a method"),
+                path: path.to_owned(),
+                place: place.to_owned(),
+                name: name.to_owned(),
+                minimum,
+                maximum,
+            }),
+            // Body fields without a bound are consensus numbers (amounts,
+            // fees, nonces: any u64, checked against the chain, not a range).
+            _ if place == "body" => {}
+            _ => problems.push(format!(
+                "{method} {path}: {place} {name} has no minimum and maximum"
+            )),
+        }
+    };
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let place = parameter["in"].as_str().expect("in");
+                let name = parameter["name"].as_str().expect("a name");
+                add(method, path, place, name, &parameter["schema"]);
+            }
+            let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+            let body = match body["$ref"].as_str() {
+                Some(reference) => pointer(document, reference).expect("resolves"),
+                None => body,
+            };
+            for (name, schema) in body["properties"].as_object().into_iter().flatten() {
+                add(method, path, "body", name, schema);
+            }
+        }
+    }
+    (bounds, problems)
+}
+
+/// The request that sends `value` as `bound`'s parameter or field, every
+/// other part of the request well formed.
+fn request_with(bound: &Bound, value: i128) -> axum::http::Request<Body> {
+    let path = match bound.place.as_str() {
+        "path" => bound
+            .path
+            .replace(&format!("{{{}}}", bound.name), &value.to_string()),
+        _ => bound.path.clone(),
+    };
+    let mut uri = api(&example_uri(&path));
+    if bound.place == "query" {
+        uri.push_str(&format!("?{}={value}", bound.name));
+    }
+    match bound.place.as_str() {
+        "body" => {
+            let body = json!({ &bound.name: value });
+            request(
+                bound.method.clone(),
+                &uri,
+                Some("application/json"),
+                Body::from(body.to_string()),
+            )
+        }
+        _ => request(bound.method.clone(), &uri, None, Body::empty()),
+    }
+}
+
+/// What an API fuzzer checks first: the document's integer bounds are the
+/// node's. Each documented bound plus one (and minimum minus one) is
+/// refused with 400 naming the field; each bound itself is not refused.
+pub(super) async fn documented_bounds_are_the_bounds_the_node_enforces(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let document = node.get("/openapi.json").await.expect(StatusCode::OK);
+    let (bounds, problems) = documented_bounds(&document);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let places: BTreeSet<&str> = bounds.iter().map(|bound| bound.place.as_str()).collect();
+    assert_eq!(
+        places,
+        BTreeSet::from(["body", "path", "query"]),
+        "{bounds:#?}"
+    );
+    for bound in &bounds {
+        for outside in [bound.maximum + 1, bound.minimum - 1] {
+            let reply = node.send(request_with(bound, outside)).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::BAD_REQUEST,
+                "{bound:?} = {outside}: {}",
+                reply.text()
+            );
+            assert_eq!(
+                reply.json()["details"]["field"],
+                bound.name.as_str(),
+                "{bound:?} = {outside}: {}",
+                reply.text()
+            );
+        }
+        // A body at its bound would do real work (mine 1000 blocks): the
+        // bounds of bodies are checked from outside only.
+        if bound.place == "body" {
+            continue;
+        }
+        for inside in [bound.minimum, bound.maximum] {
+            let reply = node.send(request_with(bound, inside)).await;
+            assert!(
+                reply.status.is_success() || reply.status == StatusCode::NOT_FOUND,
+                "{bound:?} = {inside}: {} {}",
+                reply.status,
+                reply.text()
+            );
+        }
+    }
+}

@@ -24,7 +24,8 @@ use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 
 use super::harness::{
-    REMOTE, TEST_COOKIE, TestNode, eventually, post_json, sign, test_config, vector_key,
+    REMOTE, TEST_BEARER, TEST_COOKIE, TestNode, eventually, post_json, sign, test_config,
+    vector_key,
 };
 use super::socket::http;
 use crate::node;
@@ -402,7 +403,7 @@ pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase)
             path,
             &[
                 ("Content-Type", "application/json"),
-                ("Authorization", "Bearer test-cookie-token"),
+                ("Authorization", TEST_BEARER),
             ],
             body.to_string().as_bytes(),
         )
@@ -434,7 +435,7 @@ pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase)
         again.http_addr,
         "GET",
         "/api/v1/webhooks",
-        &[("Authorization", "Bearer test-cookie-token")],
+        &[("Authorization", TEST_BEARER)],
         b"",
     )
     .await;

@@ -93,11 +93,18 @@ pub(super) fn stored_header(row: &AnyRow) -> Result<StoredHeader, StorageError> 
 
 /// Reads `raw, chain_work, on_main`.
 pub(super) fn stored_block(row: &AnyRow) -> Result<StoredBlock, StorageError> {
-    Ok(StoredBlock {
-        block: decoded_column::<Block>(row, "raw", "block")?,
+    stored_block_and_size(row).map(|(block, _)| block)
+}
+
+/// Reads `raw, chain_work, on_main`, and the length of `raw`.
+pub(super) fn stored_block_and_size(row: &AnyRow) -> Result<(StoredBlock, usize), StorageError> {
+    let raw: Vec<u8> = column(row, "raw")?;
+    let block = StoredBlock {
+        block: decode_bytes::<Block>(&raw, "block")?,
         chain_work: Work::from_be_bytes(array_column(row, "chain_work", "chain work")?),
         on_main: flag_column(row, "on_main")?,
-    })
+    };
+    Ok((block, raw.len()))
 }
 
 /// Reads `raw, txid, block_hash, height, position`.

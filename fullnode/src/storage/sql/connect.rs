@@ -69,6 +69,9 @@ pub(super) async fn connect_pool(url: &str) -> Result<(AnyPool, Backend), Storag
                     .await
                     .map_err(sqlx::Error::Io)?;
             }
+            if let Some(file) = sqlite_file(&url) {
+                owner_only(&file).map_err(sqlx::Error::Io)?;
+            }
             let pool = AnyPoolOptions::new()
                 .max_connections(SQLITE_MAX_CONNECTIONS)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -105,6 +108,34 @@ fn sqlite_url_creating_file(url: &str) -> String {
         Some(_) => format!("{url}&mode=rwc"),
         None => format!("{url}?mode=rwc"),
     }
+}
+
+/// Makes the SQLite database at `file` readable and writable by the node's
+/// user only (it holds node-side keystores), creating it empty if missing.
+/// SQLite gives its write-ahead log and index the database file's mode, and
+/// files left by an earlier run are tightened here.
+#[cfg(unix)]
+fn owner_only(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(file)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        match std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_file: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// The file a SQLite URL names, parsed as sqlx does (None: in memory).

@@ -1,10 +1,10 @@
 //! Best-chain block, header and address-history queries.
 
-use blockchain_core::BlockHash;
+use blockchain_core::{BlockHash, Encode};
 
 use super::fixtures::*;
 use super::harness::TestDb;
-use crate::storage::Storage;
+use crate::storage::{Storage, StoredBlock};
 
 pub(super) async fn block_queries_see_only_the_best_chain(db: &mut TestDb) {
     let storage = &db.storage;
@@ -44,7 +44,7 @@ pub(super) async fn block_queries_see_only_the_best_chain(db: &mut TestDb) {
         None
     );
 
-    let latest = storage.latest_blocks(3).await.expect("latest");
+    let latest = storage.latest_blocks(3, usize::MAX).await.expect("latest");
     assert_eq!(
         latest
             .iter()
@@ -52,8 +52,28 @@ pub(super) async fn block_queries_see_only_the_best_chain(db: &mut TestDb) {
             .collect::<Vec<_>>(),
         vec![main[4].hash(), main[3].hash(), main[2].hash()]
     );
-    assert_eq!(storage.latest_blocks(100).await.expect("latest").len(), 5);
-    assert!(storage.latest_blocks(0).await.expect("latest").is_empty());
+    let all = storage
+        .latest_blocks(100, usize::MAX)
+        .await
+        .expect("latest");
+    assert_eq!(all.len(), 5);
+    assert!(
+        storage
+            .latest_blocks(0, usize::MAX)
+            .await
+            .expect("latest")
+            .is_empty()
+    );
+    // The byte bound: blocks are read until their encodings reach it, the
+    // first one always.
+    let size = |stored: &StoredBlock| Encode::encode(&stored.block).len();
+    let two = size(&all[0]) + size(&all[1]);
+    let bounded = storage.latest_blocks(100, two).await.expect("latest");
+    assert_eq!(bounded.len(), 2, "stops once two blocks reach the bound");
+    let bounded = storage.latest_blocks(100, two + 1).await.expect("latest");
+    assert_eq!(bounded.len(), 3, "one more while under the bound");
+    let one = storage.latest_blocks(100, 1).await.expect("latest");
+    assert_eq!(one.len(), 1, "the newest block always comes");
 
     assert_eq!(
         storage.headers(1, 2).await.expect("headers"),

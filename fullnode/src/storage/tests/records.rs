@@ -143,7 +143,10 @@ pub(super) async fn corrupt_bytes_are_reported_not_panicked(db: &mut TestDb) {
     };
     is_corrupt(storage.block_by_hash(&main).await.map(drop), "block");
     is_corrupt(storage.block_by_height(0).await.map(drop), "block");
-    is_corrupt(storage.latest_blocks(1).await.map(drop), "block");
+    is_corrupt(
+        storage.latest_blocks(1, usize::MAX).await.map(drop),
+        "block",
+    );
     is_corrupt(storage.block_undo(&main).await.map(drop), "block undo");
     is_corrupt(storage.load_block_index().await.map(drop), "block header");
     is_corrupt(storage.tip().await.map(drop), "tip hash");
