@@ -10,6 +10,7 @@ mod blocks;
 pub mod error;
 mod events;
 mod extract;
+mod health;
 pub mod json;
 mod login;
 mod metrics;
@@ -207,6 +208,7 @@ fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
 
     let public = OpenApiRouter::with_openapi(openapi::skeleton())
         .routes(routes!(status::status))
+        .routes(routes!(health::health))
         .routes(routes!(blocks::latest))
         .routes(routes!(blocks::by_height))
         .routes(routes!(blocks::by_hash))

@@ -218,6 +218,8 @@ pub struct BlockJson {
     pub size: usize,
     /// Best-chain blocks on top of it, itself included (0 when off the best chain).
     pub confirmations: u64,
+    /// Transactions in `transactions`, the coinbase included (the seed API's field).
+    pub transactions_count: usize,
     /// Transactions, coinbase first.
     pub transactions: Vec<TransactionJson>,
 }
@@ -239,6 +241,7 @@ impl BlockJson {
             chain_work: hex::encode(chain_work.to_be_bytes()),
             size: block.encoded_len(),
             confirmations,
+            transactions_count: block.transactions.len(),
             transactions: block
                 .transactions
                 .iter()

@@ -25,6 +25,8 @@ pub(super) struct Status<'a> {
     network: &'static str,
     /// Best-chain height.
     height: u64,
+    /// Blocks in the best chain, genesis included (the seed API's name: height + 1).
+    blocks_count: u64,
     /// Best block's hash, hex.
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     tip_hash: &'a str,
@@ -32,6 +34,8 @@ pub(super) struct Status<'a> {
     bits: u32,
     /// Best block's pow_limit / target.
     difficulty: f64,
+    /// pow_limit / target of the next block (the seed API's name; as `GET /mining/status`).
+    current_difficulty: f64,
     /// Best chain's cumulative work, 256-bit big-endian hex.
     #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     chain_work: &'a str,
@@ -90,9 +94,11 @@ pub(super) async fn status(State(state): State<AppState>) -> Response {
     let status = Status {
         network: params.name,
         height: tip.header.height,
+        blocks_count: tip.header.height + 1,
         tip_hash: hex_str(&tip.hash.0, &mut tip_hash),
         bits: tip.header.bits.0,
         difficulty: difficulty(params, tip.header.bits),
+        current_difficulty: difficulty(params, tip.next_bits),
         chain_work: hex_str(&tip.chain_work.to_be_bytes(), &mut chain_work),
         last_block_time: tip.header.time,
         average_block_time: tip.average_block_time,

@@ -55,6 +55,8 @@ on_both_backends! {
     reads: [
         status_describes_a_fresh_regtest_node,
         latest_blocks_are_newest_first_within_the_limit_bounds,
+        latest_blocks_count_their_transactions,
+        health_says_live_and_ready_when_the_database_answers,
         blocks_by_height_and_by_hash_agree,
         headers_come_as_fields_and_raw_bytes,
         unknown_routes_and_methods_answer_json_errors,

@@ -8,7 +8,7 @@ use blockchain_core::params::REGTEST;
 use blockchain_core::{Decode, Header, Txid};
 use serde_json::{Value, json};
 
-use super::harness::{TestNode, api, get, request, vector_key};
+use super::harness::{TestNode, api, get, request, sign, vector_key};
 use crate::test_support::TestDatabase;
 
 const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,6 +27,12 @@ pub(super) async fn status_describes_a_fresh_regtest_node(database: TestDatabase
     let status = node.get("/status").await.expect(StatusCode::OK);
     assert_eq!(status["network"], "regtest");
     assert_eq!(status["height"], 0);
+    assert_eq!(
+        status["blocks_count"], 1,
+        "the seed API's count: genesis included"
+    );
+    let mining = node.get("/mining/status").await.expect(StatusCode::OK);
+    assert_eq!(status["current_difficulty"], mining["current_difficulty"]);
     assert_eq!(status["tip_hash"], REGTEST.genesis_hash().to_string());
     assert_eq!(status["bits"], 0x207f_ffff);
     let difficulty = status["difficulty"].as_f64().expect("difficulty");
@@ -372,4 +378,59 @@ pub(super) async fn cors_preflight_is_answered(database: TestDatabase) {
         .expect("exposed headers")
         .to_ascii_lowercase();
     assert!(exposed.contains("x-ratelimit-remaining"), "{exposed}");
+}
+
+pub(super) async fn health_says_live_and_ready_when_the_database_answers(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    node.mine(&vector_key(0).address, 2).await;
+    let health = node.get("/health").await.expect(StatusCode::OK);
+    assert_eq!(
+        health,
+        json!({
+            "status": "ready",
+            "live": true,
+            "ready": true,
+            "database": true,
+            "syncing": false,
+            "height": 2,
+            "header_height": 2,
+        })
+    );
+    // A database that no longer answers: alive, not ready.
+    node.state.chain.storage().close().await;
+    let health = node
+        .get("/health")
+        .await
+        .expect(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health["status"], "not_ready");
+    assert_eq!(health["live"], true);
+    assert_eq!(health["database"], false);
+}
+
+pub(super) async fn latest_blocks_count_their_transactions(database: TestDatabase) {
+    let node = TestNode::start(database).await;
+    let alice = vector_key(0);
+    node.mine(&alice.address, 1).await;
+    node.submit(&sign(&alice, &vector_key(1).address, 1_000, 1_000, 0))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    node.mine(&alice.address, 1).await;
+    let latest = node
+        .get("/blocks/latest?limit=3")
+        .await
+        .expect(StatusCode::OK);
+    let counts: Vec<u64> = latest["blocks"]
+        .as_array()
+        .expect("blocks")
+        .iter()
+        .map(|block| {
+            let count = block["transactions_count"].as_u64().expect("a count");
+            assert_eq!(
+                Some(count as usize),
+                block["transactions"].as_array().map(Vec::len)
+            );
+            count
+        })
+        .collect();
+    assert_eq!(counts, [2, 1, 0], "coinbase and payment, coinbase, genesis");
 }
