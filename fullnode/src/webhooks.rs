@@ -7,8 +7,11 @@
 //! full, the oldest is dropped and counted) and a worker that sends them in
 //! order, one at a time, retrying a failed one with exponential backoff
 //! (from [`FIRST_RETRY_DELAY`], doubling, capped at [`MAX_RETRY_DELAY`])
-//! as long as it is queued. Delivery is at least once while the node runs;
-//! deliveries still queued at shutdown are lost.
+//! as long as it is queued. Delivery is at least once, across restarts: a
+//! delivery is written to the database's outbox (`webhook_outbox`) before
+//! it is queued and removed once its receiver answers 2xx, and the outbox is
+//! queued again at start, so neither a clean stop nor a kill loses one
+//! (a receiver may see a delivery twice: `X-Webhook-Delivery` names it).
 //!
 //! Deliveries go only to loopback URLs and to URLs under a prefix the
 //! operator allows (`--webhook-allow`). `https` URLs are reached over TLS
@@ -33,7 +36,7 @@ use tokio_rustls::TlsConnector;
 use crate::chain::{Chain, ChainEvent};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::storage::{Storage, StorageError, StoredWebhook};
+use crate::storage::{OutboxEntry, Storage, StorageError, StoredWebhook};
 use delivery::{Delivery, DeliveryQueue, Target};
 pub use delivery::{FIRST_RETRY_DELAY, MAX_RETRY_DELAY, QUEUE_CAPACITY, signature};
 pub use http::{ATTEMPT_TIMEOUT, CaError, tls_connector};
@@ -209,16 +212,43 @@ impl Webhooks {
         // Subscribed before loading, so no event falls between the two.
         let events = chain.subscribe();
         let storage = Arc::clone(chain.storage());
+        let outbox = storage.outbox().await?;
+        let next_seq = outbox.iter().map(|entry| entry.seq + 1).max().unwrap_or(0);
+        let mut waiting: HashMap<String, Vec<OutboxEntry>> = HashMap::new();
+        for entry in outbox {
+            waiting
+                .entry(entry.webhook_id.clone())
+                .or_default()
+                .push(entry);
+        }
         let mut subscribers = HashMap::new();
+        let mut requeued = 0;
         for stored in storage.webhooks().await? {
-            let subscriber = resume(stored, &policy, &tls);
+            let subscriber = resume(stored, &policy, &tls, &storage);
+            for entry in waiting
+                .remove(&subscriber.subscription.id)
+                .unwrap_or_default()
+            {
+                let Some(delivery) = outbox_delivery(&entry) else {
+                    continue;
+                };
+                requeued += 1;
+                if let Some(dropped) = subscriber.queue.push(delivery) {
+                    forget(&storage, &subscriber.subscription.id, &dropped).await;
+                }
+            }
             subscribers.insert(subscriber.subscription.id.clone(), subscriber);
         }
         if !subscribers.is_empty() {
-            tracing::info!(count = subscribers.len(), "webhooks resumed");
+            tracing::info!(count = subscribers.len(), requeued, "webhooks resumed");
         }
         let subscribers: Subscribers = Arc::new(Mutex::new(subscribers));
-        let dispatcher = tokio::spawn(dispatch(events, Arc::clone(&subscribers)));
+        let dispatcher = tokio::spawn(dispatch(
+            events,
+            Arc::clone(&subscribers),
+            Arc::clone(&storage),
+            next_seq,
+        ));
         Ok(Arc::new(Webhooks {
             storage,
             policy,
@@ -266,7 +296,7 @@ impl Webhooks {
             created_ms: now_ms(),
         };
         self.storage.add_webhook(&stored).await?;
-        let subscriber = resume(stored, &self.policy, &self.tls);
+        let subscriber = resume(stored, &self.policy, &self.tls, &self.storage);
         let subscription = subscriber.view();
         tracing::info!(id = %subscription.id, url = %subscription.url, events = ?subscription.events, "webhook registered");
         self.lock().insert(subscription.id.clone(), subscriber);
@@ -306,7 +336,12 @@ impl Webhooks {
 }
 
 /// A stored subscription, with its worker when its URL is allowed.
-fn resume(stored: StoredWebhook, policy: &UrlPolicy, tls: &TlsConnector) -> Subscriber {
+fn resume(
+    stored: StoredWebhook,
+    policy: &UrlPolicy,
+    tls: &TlsConnector,
+    storage: &Arc<dyn Storage>,
+) -> Subscriber {
     let mut events: Vec<WebhookEvent> = stored
         .events
         .iter()
@@ -328,6 +363,7 @@ fn resume(stored: StoredWebhook, policy: &UrlPolicy, tls: &TlsConnector) -> Subs
                 url,
                 secret: stored.secret,
                 tls: tls.clone(),
+                storage: Arc::clone(storage),
             };
             Some(tokio::spawn(delivery::deliver(target, Arc::clone(&queue))))
         }
@@ -387,8 +423,38 @@ fn describe(event: &ChainEvent) -> (WebhookEvent, serde_json::Value) {
     }
 }
 
-/// Turns chain events into deliveries on the queues of their subscribers.
-async fn dispatch(mut events: Receiver<ChainEvent>, subscribers: Subscribers) {
+/// A delivery read back from the outbox; None (and a warning) when its
+/// event name is unknown.
+fn outbox_delivery(entry: &OutboxEntry) -> Option<Arc<Delivery>> {
+    match entry.event.parse() {
+        Ok(event) => Some(Arc::new(Delivery {
+            id: entry.delivery_id.clone(),
+            seq: entry.seq,
+            event,
+            body: Bytes::from(entry.body.clone()),
+        })),
+        Err(error) => {
+            tracing::warn!(webhook = %entry.webhook_id, delivery = %entry.delivery_id, %error, "outbox entry names an unknown event; skipping it");
+            None
+        }
+    }
+}
+
+/// Removes a delivery a full queue dropped from the outbox.
+async fn forget(storage: &Arc<dyn Storage>, webhook_id: &str, dropped: &Delivery) {
+    if let Err(error) = storage.remove_outbox(webhook_id, &dropped.id).await {
+        tracing::warn!(webhook = %webhook_id, delivery = %dropped.id, %error, "could not remove a dropped delivery from the outbox");
+    }
+}
+
+/// Turns chain events into deliveries: written to the outbox, then put on
+/// the queues of their subscribers.
+async fn dispatch(
+    mut events: Receiver<ChainEvent>,
+    subscribers: Subscribers,
+    storage: Arc<dyn Storage>,
+    mut next_seq: u64,
+) {
     loop {
         let event = match events.recv().await {
             Ok(event) => event,
@@ -412,14 +478,53 @@ async fn dispatch(mut events: Receiver<ChainEvent>, subscribers: Subscribers) {
         .expect("a delivery body serializes");
         let delivery = Arc::new(Delivery {
             id: hex::encode(id),
+            seq: next_seq,
             event: kind,
             body: Bytes::from(body),
         });
-        let subscribers = subscribers.lock().unwrap_or_else(PoisonError::into_inner);
-        for subscriber in subscribers.values() {
-            if subscriber.worker.is_some() && subscriber.subscription.events.contains(&kind) {
-                subscriber.queue.push(Arc::clone(&delivery));
+        next_seq += 1;
+        let targets: Vec<String> = subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|subscriber| {
+                subscriber.worker.is_some() && subscriber.subscription.events.contains(&kind)
+            })
+            .map(|subscriber| subscriber.subscription.id.clone())
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&delivery.body).into_owned();
+        let entries: Vec<OutboxEntry> = targets
+            .iter()
+            .map(|webhook_id| OutboxEntry {
+                webhook_id: webhook_id.clone(),
+                delivery_id: delivery.id.clone(),
+                seq: delivery.seq,
+                event: kind.as_str().to_owned(),
+                body: text.clone(),
+            })
+            .collect();
+        // Persisted before it is queued: from here on, a stop loses nothing.
+        // Should the write fail (a subscription deleted meanwhile, a broken
+        // database), the delivery is still sent while the node runs.
+        if let Err(error) = storage.add_outbox(&entries).await {
+            tracing::warn!(delivery = %delivery.id, %error, "could not write deliveries to the webhook outbox");
+        }
+        let mut dropped = Vec::new();
+        {
+            let subscribers = subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+            for webhook_id in &targets {
+                if let Some(subscriber) = subscribers.get(webhook_id)
+                    && let Some(oldest) = subscriber.queue.push(Arc::clone(&delivery))
+                {
+                    dropped.push((webhook_id.clone(), oldest));
+                }
             }
+        }
+        for (webhook_id, oldest) in dropped {
+            forget(&storage, &webhook_id, &oldest).await;
         }
     }
 }

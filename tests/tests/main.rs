@@ -9,3 +9,4 @@ mod p2p;
 mod rest_end_to_end;
 mod web_app;
 mod web_client;
+mod webhook_outbox;

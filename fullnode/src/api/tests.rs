@@ -131,6 +131,7 @@ on_both_backends! {
         mined_blocks_and_transactions_are_delivered_signed,
         deliveries_arrive_after_the_receiver_was_down,
         subscriptions_survive_a_node_restart,
+        queued_deliveries_survive_a_stop,
         webhook_requests_are_checked,
         https_deliveries_need_a_trusted_certificate,
     ],

@@ -221,6 +221,21 @@ pub struct StoredPeer {
     pub last_seen_ms: u64,
 }
 
+/// A webhook delivery waiting in the outbox for its receiver's 2xx.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxEntry {
+    /// The subscription it goes to.
+    pub webhook_id: String,
+    /// Random, the same for every subscriber and attempt (`X-Webhook-Delivery`).
+    pub delivery_id: String,
+    /// Queue order, increasing across restarts.
+    pub seq: u64,
+    /// `new_block`, `new_transaction` or `reorg`.
+    pub event: String,
+    /// The JSON body, as signed and sent.
+    pub body: String,
+}
+
 /// A webhook subscription.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredWebhook {
@@ -323,8 +338,14 @@ pub trait Storage: Send + Sync + 'static {
     async fn add_webhook(&self, webhook: &StoredWebhook) -> Result<(), StorageError>;
     /// Every webhook subscription, oldest first.
     async fn webhooks(&self) -> Result<Vec<StoredWebhook>, StorageError>;
-    /// Forgets a webhook subscription; false when none has that id.
+    /// Forgets a webhook subscription (and its outbox); false when none has that id.
     async fn delete_webhook(&self, id: &str) -> Result<bool, StorageError>;
+    /// Writes webhook deliveries to the outbox, all or none.
+    async fn add_outbox(&self, entries: &[OutboxEntry]) -> Result<(), StorageError>;
+    /// Removes a delivery from the outbox (sent, or dropped from a full queue).
+    async fn remove_outbox(&self, webhook_id: &str, delivery_id: &str) -> Result<(), StorageError>;
+    /// Every delivery in the outbox, in queue order (`seq`).
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StorageError>;
 
     /// Closes the database's connections, waiting for them to finish (call on
     /// shutdown). Every committed write is durable with or without it.

@@ -19,8 +19,8 @@ use self::columns::{
 };
 pub(crate) use self::connect::sqlite_url_for_file;
 use super::{
-    Backend, ChainUpdate, PendingWrite, Storage, StorageError, StoredBlock, StoredHeader,
-    StoredPeer, StoredTransaction, StoredWebhook,
+    Backend, ChainUpdate, OutboxEntry, PendingWrite, Storage, StorageError, StoredBlock,
+    StoredHeader, StoredPeer, StoredTransaction, StoredWebhook,
 };
 
 /// The SQL database: a connection pool and the backend behind it.
@@ -395,6 +395,57 @@ impl Storage for SqlStorage {
             .execute(&self.pool)
             .await?;
         Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn add_outbox(&self, entries: &[OutboxEntry]) -> Result<(), StorageError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut transaction = self.pool.begin().await?;
+        for entry in entries {
+            sqlx::query(
+                "INSERT INTO webhook_outbox (webhook_id, delivery_id, seq, event, body) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(entry.webhook_id.as_str())
+            .bind(entry.delivery_id.as_str())
+            .bind(to_db(entry.seq))
+            .bind(entry.event.as_str())
+            .bind(entry.body.as_str())
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn remove_outbox(&self, webhook_id: &str, delivery_id: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM webhook_outbox WHERE webhook_id = $1 AND delivery_id = $2")
+            .bind(webhook_id)
+            .bind(delivery_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StorageError> {
+        sqlx::query(
+            "SELECT webhook_id, delivery_id, seq, event, body FROM webhook_outbox \
+             ORDER BY seq, webhook_id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(OutboxEntry {
+                webhook_id: column(row, "webhook_id")?,
+                delivery_id: column(row, "delivery_id")?,
+                seq: u64_column(row, "seq")?,
+                event: column(row, "event")?,
+                body: column(row, "body")?,
+            })
+        })
+        .collect()
     }
 
     async fn close(&self) {

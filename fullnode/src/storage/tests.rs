@@ -63,6 +63,7 @@ on_both_backends! {
     webhooks: [
         webhooks_are_added_listed_and_deleted,
         corrupt_webhook_events_are_reported,
+        the_outbox_keeps_deliveries_in_order_until_removed,
     ],
 }
 

@@ -10,8 +10,8 @@ use blockchain_core::state::{Account, BlockUndo};
 use blockchain_core::{Address, Block, BlockHash, Header, Transaction, Txid, Work};
 
 use super::{
-    Backend, ChainUpdate, PendingWrite, Storage, StorageError, StoredBlock, StoredHeader,
-    StoredPeer, StoredTransaction, StoredWebhook,
+    Backend, ChainUpdate, OutboxEntry, PendingWrite, Storage, StorageError, StoredBlock,
+    StoredHeader, StoredPeer, StoredTransaction, StoredWebhook,
 };
 use crate::metrics::Metrics;
 
@@ -183,6 +183,23 @@ impl<S: Storage + ?Sized> Storage for TimedStorage<S> {
     async fn delete_webhook(&self, id: &str) -> Result<bool, StorageError> {
         self.timed("delete_webhook", self.inner.delete_webhook(id))
             .await
+    }
+
+    async fn add_outbox(&self, entries: &[OutboxEntry]) -> Result<(), StorageError> {
+        self.timed("add_outbox", self.inner.add_outbox(entries))
+            .await
+    }
+
+    async fn remove_outbox(&self, webhook_id: &str, delivery_id: &str) -> Result<(), StorageError> {
+        self.timed(
+            "remove_outbox",
+            self.inner.remove_outbox(webhook_id, delivery_id),
+        )
+        .await
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StorageError> {
+        self.timed("outbox", self.inner.outbox()).await
     }
 
     // Not timed: closing happens once, at shutdown, after the last scrape.

@@ -15,6 +15,7 @@ use tokio_rustls::TlsConnector;
 use super::WebhookEvent;
 use super::http::post_json;
 use super::url::WebhookUrl;
+use crate::storage::Storage;
 
 /// Most deliveries waiting per subscriber; beyond it the oldest is dropped.
 pub const QUEUE_CAPACITY: usize = 1000;
@@ -29,6 +30,8 @@ pub(super) struct Delivery {
     /// Random, the same for every subscriber and every attempt, so a
     /// receiver can drop a repeat (`X-Webhook-Delivery`).
     pub(super) id: String,
+    /// Queue order, increasing across restarts (the outbox's `seq`).
+    pub(super) seq: u64,
     pub(super) event: WebhookEvent,
     /// `{"event", "data", "timestamp"}`.
     pub(super) body: Bytes,
@@ -43,16 +46,20 @@ pub(super) struct DeliveryQueue {
 }
 
 impl DeliveryQueue {
-    /// Adds a delivery, dropping the oldest when full (and counting it).
-    pub(super) fn push(&self, delivery: Arc<Delivery>) {
+    /// Adds a delivery, dropping the oldest when full (counted, and
+    /// returned so that the caller forgets it in the outbox too).
+    pub(super) fn push(&self, delivery: Arc<Delivery>) -> Option<Arc<Delivery>> {
         let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        if waiting.len() >= QUEUE_CAPACITY {
-            waiting.pop_front();
+        let dropped = if waiting.len() >= QUEUE_CAPACITY {
             self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
+            waiting.pop_front()
+        } else {
+            None
+        };
         waiting.push_back(delivery);
         drop(waiting);
         self.pushed.notify_one();
+        dropped
     }
 
     /// Deliveries waiting.
@@ -105,6 +112,8 @@ pub(super) struct Target {
     pub(super) secret: String,
     /// The TLS client, for `https` URLs.
     pub(super) tls: TlsConnector,
+    /// Where the outbox lives: a sent delivery is removed from it.
+    pub(super) storage: Arc<dyn Storage>,
 }
 
 /// `X-Signature`: lowercase hex of HMAC-SHA256 of `body` keyed with `secret`.
@@ -141,6 +150,15 @@ pub(super) async fn deliver(target: Target, queue: Arc<DeliveryQueue>) {
         match failure {
             None => {
                 queue.remove_delivered(&delivery);
+                // Should this fail, the delivery is sent again after a
+                // restart: at least once, as promised.
+                if let Err(error) = target
+                    .storage
+                    .remove_outbox(&target.subscription_id, &delivery.id)
+                    .await
+                {
+                    tracing::warn!(webhook = %target.subscription_id, delivery = %delivery.id, %error, "could not remove a sent delivery from the outbox");
+                }
                 delay = FIRST_RETRY_DELAY;
                 attempts = 0;
             }
@@ -168,6 +186,7 @@ mod tests {
     fn delivery(id: usize) -> Arc<Delivery> {
         Arc::new(Delivery {
             id: id.to_string(),
+            seq: id as u64,
             event: WebhookEvent::NewBlock,
             body: Bytes::from(format!("{{\"n\":{id}}}")),
         })
@@ -176,9 +195,15 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_the_oldest_and_counts_it() {
         let queue = DeliveryQueue::default();
+        let mut dropped = Vec::new();
         for id in 0..QUEUE_CAPACITY + 3 {
-            queue.push(delivery(id));
+            dropped.extend(queue.push(delivery(id)));
         }
+        let dropped: Vec<&str> = dropped
+            .iter()
+            .map(|delivery| delivery.id.as_str())
+            .collect();
+        assert_eq!(dropped, ["0", "1", "2"], "the oldest, handed back");
         assert_eq!(queue.len(), QUEUE_CAPACITY);
         assert_eq!(queue.dropped(), 3);
         assert_eq!(queue.oldest().await.id, "3");

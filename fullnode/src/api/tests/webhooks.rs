@@ -640,3 +640,98 @@ pub(super) async fn https_deliveries_need_a_trusted_certificate(database: TestDa
     receiver.stop().await;
     impostor.stop().await;
 }
+
+/// Deliveries queued while the receiver fails are in the outbox: a stop
+/// loses none, and the restarted node sends them, in order, with the same
+/// delivery ids.
+pub(super) async fn queued_deliveries_survive_a_stop(database: TestDatabase) {
+    let inbox = Arc::new(Inbox::default());
+    // Every attempt of the first run fails.
+    inbox.failures_left.store(usize::MAX, Ordering::SeqCst);
+    let receiver = Receiver::start(0, Arc::clone(&inbox)).await;
+    let miner = vector_key(0).address;
+    let mut config = test_config(&database);
+    config.api_token = Some(TEST_COOKIE.into());
+    let call = |address: SocketAddr, method: &'static str, path: &'static str, body: Value| async move {
+        let reply = http(
+            address,
+            method,
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("Authorization", TEST_BEARER),
+            ],
+            if method == "GET" {
+                Vec::new()
+            } else {
+                body.to_string().into_bytes()
+            }
+            .as_slice(),
+        )
+        .await;
+        assert!(
+            (200..300).contains(&reply.status),
+            "{method} {path}: {}",
+            reply.status
+        );
+        reply.json()
+    };
+    let running = node::start(config.clone()).await.expect("the node starts");
+    call(
+        running.http_addr,
+        "POST",
+        "/api/v1/webhooks",
+        json!({ "url": receiver.url("/hook"), "events": ["new_block"], "secret": SECRET }),
+    )
+    .await;
+    call(
+        running.http_addr,
+        "POST",
+        "/api/v1/mining/blocks",
+        json!({ "miner_address": miner, "count": 3 }),
+    )
+    .await;
+    eventually(20, "a failed first attempt", || async {
+        !receiver.received().is_empty()
+    })
+    .await;
+    eventually(20, "three queued deliveries", || async {
+        let listed = call(running.http_addr, "GET", "/api/v1/webhooks", Value::Null).await;
+        listed["webhooks"][0]["queued"] == 3
+    })
+    .await;
+    let first_run_ids: Vec<String> = receiver
+        .received()
+        .iter()
+        .map(|delivery| delivery.header("x-webhook-delivery").to_owned())
+        .collect();
+    running.stop().await.expect("a clean stop");
+
+    // The receiver recovers; the restarted node sends what was queued.
+    let tried = receiver.received().len();
+    inbox.failures_left.store(0, Ordering::SeqCst);
+    let again = node::start(config).await.expect("the node starts again");
+    eventually(30, "the queued deliveries after the restart", || async {
+        receiver.received().len() >= tried + 3
+    })
+    .await;
+    let after: Vec<Received> = receiver.received()[tried..].to_vec();
+    assert_eq!(delivered_heights(&after), vec![1, 2, 3]);
+    assert_eq!(
+        after[0].header("x-webhook-delivery"),
+        first_run_ids[0],
+        "the delivery tried before the stop keeps its id"
+    );
+    eventually(10, "an empty queue and outbox", || async {
+        again
+            .chain
+            .storage()
+            .outbox()
+            .await
+            .expect("reads")
+            .is_empty()
+    })
+    .await;
+    again.stop().await.expect("a clean stop");
+    receiver.stop().await;
+}

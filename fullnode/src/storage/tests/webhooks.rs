@@ -1,9 +1,9 @@
 //! Webhook subscriptions: added, listed oldest first, deleted, kept across a
-//! reopen; damaged rows are reported.
+//! reopen; damaged rows are reported. The delivery outbox.
 
 use super::fixtures::START_MS;
 use super::harness::TestDb;
-use crate::storage::{Storage, StorageError, StoredWebhook};
+use crate::storage::{OutboxEntry, Storage, StorageError, StoredWebhook};
 
 fn webhook(id: &str, created_ms: u64, events: &[&str]) -> StoredWebhook {
     StoredWebhook {
@@ -63,4 +63,63 @@ pub(super) async fn corrupt_webhook_events_are_reported(db: &mut TestDb) {
             ..
         })
     ));
+}
+
+fn outbox_entry(webhook_id: &str, delivery_id: &str, seq: u64) -> OutboxEntry {
+    OutboxEntry {
+        webhook_id: webhook_id.to_owned(),
+        delivery_id: delivery_id.to_owned(),
+        seq,
+        event: "new_block".to_owned(),
+        body: format!("{{\"event\":\"new_block\",\"data\":{{\"height\":{seq}}},\"é\":1}}"),
+    }
+}
+
+pub(super) async fn the_outbox_keeps_deliveries_in_order_until_removed(db: &mut TestDb) {
+    for id in ["aa", "bb"] {
+        db.storage
+            .add_webhook(&webhook(id, START_MS, &["new_block"]))
+            .await
+            .expect("add");
+    }
+    let entries = [
+        outbox_entry("aa", "d2", 2),
+        outbox_entry("bb", "d2", 2),
+        outbox_entry("aa", "d1", 1),
+        outbox_entry("aa", "d3", 3),
+    ];
+    db.storage.add_outbox(&entries).await.expect("add");
+    db.storage.add_outbox(&[]).await.expect("nothing to add");
+    // All or none: a repeated entry fails the whole write.
+    assert!(
+        db.storage
+            .add_outbox(&[outbox_entry("bb", "d9", 9), entries[0].clone()])
+            .await
+            .is_err()
+    );
+    db.reopen().await;
+    let order = |outbox: Vec<OutboxEntry>| -> Vec<(String, String)> {
+        outbox
+            .into_iter()
+            .map(|entry| (entry.webhook_id, entry.delivery_id))
+            .collect()
+    };
+    let stored = db.storage.outbox().await.expect("read");
+    assert_eq!(stored[0], entries[2], "every field round-trips");
+    assert_eq!(
+        order(stored),
+        [("aa", "d1"), ("aa", "d2"), ("bb", "d2"), ("aa", "d3")]
+            .map(|(webhook, delivery)| (webhook.to_owned(), delivery.to_owned()))
+    );
+    db.storage.remove_outbox("aa", "d2").await.expect("remove");
+    db.storage
+        .remove_outbox("aa", "unknown")
+        .await
+        .expect("removing nothing is fine");
+    // Deleting a subscription empties its outbox.
+    assert!(db.storage.delete_webhook("aa").await.expect("delete"));
+    assert_eq!(
+        order(db.storage.outbox().await.expect("read")),
+        [("bb".to_owned(), "d2".to_owned())]
+    );
 }
