@@ -1,9 +1,11 @@
 //! The BlockChain full node as a library: the binary in `main.rs` parses the
 //! command line and calls [`node::run`]; tests start nodes the same way.
+//! `bin/blockchain-cli.rs` is the command-line client ([`cli`]).
 
 pub mod api;
 pub mod auth;
 pub mod chain;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod mempool;

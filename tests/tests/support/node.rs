@@ -11,30 +11,34 @@ use super::http;
 /// The node binary, built once per test run (a no-op when up to date).
 fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
+    BINARY.get_or_init(|| built("blockchain-node"))
+}
+
+/// The command-line client `blockchain-cli`, built once per test run.
+pub(crate) fn cli_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| built("blockchain-cli"))
+}
+
+/// The path of blockchain-node's binary `name`, built first.
+fn built(name: &str) -> PathBuf {
+    {
         let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "blockchain-node",
-                "--bin",
-                "blockchain-node",
-            ])
+            .args(["build", "--quiet", "-p", "blockchain-node", "--bin", name])
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building blockchain-node failed");
+        assert!(status.success(), "building {name} failed");
         // This test binary is target/<profile>/deps/<name>; the node is target/<profile>/blockchain-node.
         let exe = std::env::current_exe().expect("test binary path");
         let profile_dir = exe
             .parent()
             .and_then(Path::parent)
             .expect("target/<profile>");
-        let path = profile_dir.join("blockchain-node");
+        let path = profile_dir.join(name);
         assert!(path.is_file(), "{} missing", path.display());
         path
-    })
+    }
 }
 
 /// A running node process; killed when dropped.
