@@ -5,7 +5,8 @@
 //! One suite, run against both backends: SQLite in a temporary directory and
 //! the PostgreSQL server at 127.0.0.1:5432 (a fresh database per test).
 //! Without that server the PostgreSQL tests fail, unless
-//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set.
+//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set (at build time, which reports them
+//! as ignored: fullnode/build.rs).
 //!
 //! [`Chain`]: crate::chain::Chain
 
@@ -41,6 +42,7 @@ macro_rules! on_both_backends {
         mod postgres {
             $($(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(skip_postgres, ignore = "BLOCKCHAIN_SKIP_POSTGRES=1 at build time")]
                 async fn $test() {
                     if let Some(database) = super::TestDatabase::postgres().await {
                         super::$module::$test(database).await;
