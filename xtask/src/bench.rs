@@ -1,7 +1,9 @@
 //! `cargo xtask bench`: runs the criterion benchmarks of the core, then the
-//! node's, then the web client's in headless Chromium (`web`), and prints
-//! each as a ratio to its limit, measured in the same run where possible.
+//! node's, then the node's REST load scenario (`load`), then the web
+//! client's in headless Chromium (`web`), and prints each as a ratio to its
+//! limit, measured in the same run where possible.
 
+mod load;
 mod web;
 
 use std::collections::BTreeMap;
@@ -31,6 +33,10 @@ enum LimitRef {
     /// A size or a count (bytes, long tasks) that must stay at most the
     /// row's `factor`: ratio = factor / value.
     AtMost,
+    /// The REST load run (`load`): the p99 latency of its 2xx answers, in
+    /// ms, must stay at most the row's `factor` (ratio = factor / p99), and
+    /// every answer must be 2xx or 429.
+    LoadP99,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +198,15 @@ const LIMITS: &[Limit] = &[
         target: Some(0.7),
         description: "GET /api/v1/status requests/s of a running node vs the bare handler",
     },
+    Limit {
+        bench: load::ID,
+        limit: LimitRef::LoadP99,
+        factor: 50.0,
+        target: Some(1.0),
+        description: "REST p99 latency (2xx answers) vs 50 ms: 200 clients on their own \
+                      addresses, a request every 50 ms each (40% status, 20% blocks/latest, \
+                      30% balance, 10% submit), default rate limit; only 2xx and 429 allowed",
+    },
     // The web client (`web`: tests/js/bench/web.mjs in headless Chromium,
     // www/pkg from `cargo xtask build-web`, a release regtest node).
     Limit {
@@ -298,7 +313,12 @@ usage: cargo xtask bench [--report] [--no-openssl] [--no-web | --web-only] [args
 Runs `cargo bench -p blockchain-core --bench core [args...]` (with the core's
 `ring-verify` feature when it has one), then `cargo bench -p blockchain-node
 --bench node [args...]` (PostgreSQL at 127.0.0.1:5432 for node/connect_postgres,
-skipped with BLOCKCHAIN_SKIP_POSTGRES=1), then reads criterion's results from
+skipped with BLOCKCHAIN_SKIP_POSTGRES=1), then the REST load row
+api/load_200_clients: `cargo bench -p blockchain-node --bench node -- --load`
+(200 clients from 127.0.0.2–127.0.0.201, each one request every 50 ms for 60 s,
+10 s with `-- --quick`; result in target/load/result.json: throughput, p99
+latency vs 50 ms, 2xx/429 counts; any other answer fails it), then reads
+criterion's results from
 target/criterion/<group>/<function>/new/{estimates,benchmark}.json and prints
 per benchmark: time per iteration (mean), rate per second
 (1e9 / mean_ns * elements of its Throughput, else 1), and
@@ -312,34 +332,49 @@ or CHROMIUM) against a regtest node (about 5 minutes, most of it mining the
 100,000-block chain). Skipped with a message when Chromium or Node.js is
 missing; their times are medians of several runs; results in target/web-bench/.
 
-  --report       do not run the benchmarks; report what target/criterion and
-                 target/web-bench hold
+  --report       do not run the benchmarks; report what target/criterion,
+                 target/load and target/web-bench hold
   --no-openssl   do not run `openssl speed` (RSA ratios become n/a)
   --no-web       no browser rows
-  --web-only     only the browser rows (no criterion benchmarks, no openssl)
+  --web-only     only the browser rows (no criterion benchmarks, no load row,
+                 no openssl)
   -- <filter>    criterion arguments for both, e.g. `cargo xtask bench -- rsa/`;
-                 with a filter the browser rows run only when it is part of a
-                 web/* id (`-- web/`); `-- --quick` also shortens the browser rows
+                 with a filter the load row runs only when it is part of its id
+                 (`-- api/load`) and the browser rows only when it is part of a
+                 web/* id (`-- web/`); `-- --quick` also shortens the load row
+                 (10 s) and the browser rows
 
 Missed targets are printed as MISSED; the command still exits 0.
 ";
+
+/// The filters among criterion's arguments (those after `--` that are no option).
+fn filters(criterion_args: &[String]) -> Vec<&String> {
+    criterion_args
+        .iter()
+        .skip_while(|a| *a != "--")
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect()
+}
 
 /// Whether criterion's arguments select the browser rows: no filter, or a
 /// filter that is part of a `web/` id (criterion filters are regexes; this
 /// is a plain substring test).
 fn selects_web(criterion_args: &[String]) -> bool {
-    let filters: Vec<&String> = criterion_args
-        .iter()
-        .skip_while(|a| *a != "--")
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let filters = filters(criterion_args);
     filters.is_empty()
         || filters.iter().any(|f| {
             LIMITS
                 .iter()
                 .any(|l| l.bench.starts_with("web/") && l.bench.contains(f.as_str()))
         })
+}
+
+/// Whether criterion's arguments select the REST load row: no filter, or a
+/// filter that is part of its id (`api/load`, `api/`, `load`).
+fn selects_load(criterion_args: &[String]) -> bool {
+    let filters = filters(criterion_args);
+    filters.is_empty() || filters.iter().any(|f| load::ID.contains(f.as_str()))
 }
 
 pub(crate) fn main(args: Vec<String>) -> Result<()> {
@@ -400,6 +435,8 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
     } else {
         Some(SystemTime::now() - Duration::from_secs(2))
     };
+    let quick = bench_args.iter().any(|a| a == "--quick");
+    let run_load = !report_only && !web_only && selects_load(&bench_args);
     let bench_result = if report_only || web_only {
         Ok(())
     } else {
@@ -423,7 +460,20 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
         node.args(["bench", "-p", "blockchain-node", "--bench", "node"]);
         node.args(&bench_args);
         let node_result = run_cmd(&mut node);
-        core_result.and(node_result)
+        // The load row after the criterion rows, alone on the cores.
+        let load_result = if run_load {
+            load::run(&target_dir, quick)
+        } else {
+            Ok(())
+        };
+        core_result.and(node_result).and(load_result)
+    };
+    let load = if report_only || run_load {
+        load::read(&target_dir)?
+    } else if web_only {
+        load::LoadResults::skipped("--web-only")
+    } else {
+        load::LoadResults::skipped("the criterion filter does not select it")
     };
 
     let results = if web_only {
@@ -458,14 +508,13 @@ pub(crate) fn main(args: Vec<String>) -> Result<()> {
             Ok(()),
         )
     } else {
-        let quick = bench_args.iter().any(|a| a == "--quick");
         match web::run(&target_dir, quick) {
             Ok(results) => (results, Ok(())),
             Err(error) => (web::WebResults::skipped(format!("{error:#}")), Err(error)),
         }
     };
 
-    print_report(&results, &web, &openssl, &criterion_dir);
+    print_report(&results, &load, &web, &openssl, &criterion_dir);
     bench_result
         .and(web_result)
         .context("the benchmarks failed; the table shows what finished")
@@ -682,6 +731,7 @@ struct Row {
 
 fn print_report(
     criterion: &BTreeMap<String, Measured>,
+    load: &load::LoadResults,
     web: &web::WebResults,
     openssl: &Openssl,
     dir: &Path,
@@ -721,6 +771,66 @@ fn print_report(
                 _ => limit.description.to_string(),
             }
         };
+        if let LimitRef::LoadP99 = limit.limit {
+            let Some(run) = &load.measured else {
+                not_run += 1;
+                let why = load.skipped.as_deref().unwrap_or("no result");
+                rows.push(not_run_row(format!("{} ({why})", limit.description)));
+                continue;
+            };
+            let ms = |value: f64| time_text(value * 1e6);
+            let ratio = (run.p99_2xx_ms > 0.0).then(|| limit.factor / run.p99_2xx_ms);
+            let status = if run.failures > 0 {
+                missed.push(format!(
+                    "MISSED {}: {} answers other than 2xx or 429 (first: {})",
+                    limit.bench,
+                    run.failures,
+                    run.first_failure.as_deref().unwrap_or("?")
+                ));
+                "MISSED"
+            } else if run.p99_2xx_ms <= limit.factor {
+                ok += 1;
+                "ok"
+            } else {
+                missed.push(format!(
+                    "MISSED {}: p99 {} > {} ({})",
+                    limit.bench,
+                    ms(run.p99_2xx_ms),
+                    ms(limit.factor),
+                    limit.description
+                ));
+                "MISSED"
+            };
+            let mut facts = if run.clients == load::CLIENTS {
+                String::new()
+            } else {
+                format!("{} clients, ", run.clients)
+            };
+            facts.push_str(&format!(
+                "{:.0} s, {} requests: p50 {}, p99 of all {}, max {}; 2xx {}, 429 {}",
+                run.elapsed_s,
+                run.requests,
+                ms(run.p50_ms),
+                ms(run.p99_ms),
+                ms(run.max_ms),
+                run.ok_2xx,
+                run.rate_limited
+            ));
+            if run.failures > 0 {
+                facts.push_str(&format!(", {} other", run.failures));
+            }
+            rows.push(Row {
+                id: limit.bench.into(),
+                time: ms(run.p99_2xx_ms),
+                rate: format!("{} req/s", si(run.throughput_rps)),
+                limit: format!("≤{}", ms(limit.factor)),
+                ratio: ratio.map_or("—".into(), |r| format!("{r:.2}")),
+                target: target_text(limit.target),
+                status: status.into(),
+                note: format!("{} ({facts})", limit.description),
+            });
+            continue;
+        }
         if let LimitRef::AtMost = limit.limit {
             let Some(&value) = web.amounts.get(limit.bench) else {
                 not_run += 1;
@@ -779,7 +889,7 @@ fn print_report(
             },
             LimitRef::Absolute => Ok(Some(limit.factor)),
             LimitRef::External(which) => openssl.rate(which).map(|r| Some(r * limit.factor)),
-            LimitRef::None | LimitRef::AtMost => Ok(None),
+            LimitRef::None | LimitRef::AtMost | LimitRef::LoadP99 => Ok(None),
         };
         let mut note = limit.description.to_string();
         if let Some(extra) = web.notes.get(limit.bench) {
@@ -1009,6 +1119,18 @@ rsa  3072 bits 0.001400s 0.000028s 0.000029s 0.001390s    714.3  35714.3  34482.
         assert!(selects_web(&args(&["--", "sync_headers"])));
         assert!(!selects_web(&args(&["--", "rsa/"])));
         assert!(!selects_web(&args(&["--", "--quick", "header/"])));
+        assert!(!selects_web(&args(&["--", "api/load"])));
+    }
+
+    #[test]
+    fn load_row_follows_the_filter() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(selects_load(&args(&[])));
+        assert!(selects_load(&args(&["--", "--quick"])));
+        assert!(selects_load(&args(&["--", "api/load"])));
+        assert!(selects_load(&args(&["--", "api/"])));
+        assert!(!selects_load(&args(&["--", "web/"])));
+        assert!(!selects_load(&args(&["--", "--quick", "node/"])));
     }
 
     #[test]

@@ -5,13 +5,19 @@
 //!
 //! Transactions and blocks are prepared before any measurement (see
 //! `fixture.rs`); only the node's own work is timed.
+//!
+//! With `--load [--seconds N] [--clients N]` it runs no criterion benchmark
+//! but the REST load scenario of `load.rs` (paced clients from distinct
+//! loopback addresses against a node as deployed).
 
 mod fixture;
 mod http_load;
+mod load;
 mod sync;
 
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +32,7 @@ use blockchain_node::clock::now_ms;
 use blockchain_node::config::{Cli, Config};
 use blockchain_node::miner::{Miner, Template};
 use blockchain_node::node::{self, RunningNode};
-use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group};
 
 use fixture::{BenchDatabase, ChainStore, PARAMS, fixture};
 use http_load::HttpLoad;
@@ -260,15 +266,28 @@ fn miner(c: &mut Criterion) {
 
 /// A node as `blockchain-node --network regtest --http 127.0.0.1:0` starts
 /// it, on SQLite in a temporary directory, with the funding blocks mined so
-/// that /status reads the database.
+/// that /status reads the database. Without the rate limit (`--rate-limit
+/// 0`): the load generator's 10 connections come from 127.0.0.1, which the
+/// limit counts like any client, and the row measures the request path, as
+/// it did when loopback was spared (`check` returns at once either way).
 async fn start_node() -> (RunningNode, tempfile::TempDir) {
+    start_node_with(Cli {
+        rate_limit: Some(0),
+        ..Cli::default()
+    })
+    .await
+}
+
+/// [`start_node`] with other options of `cli` (network, data directory,
+/// HTTP address and miner threads are set here).
+async fn start_node_with(cli: Cli) -> (RunningNode, tempfile::TempDir) {
     let directory = tempfile::tempdir().expect("a temporary directory");
     let mut config = Config::resolve(Cli {
         network: Some(PARAMS.name.into()),
         data_dir: Some(directory.path().to_path_buf()),
         http: Some("127.0.0.1:0".into()),
         threads: Some(1),
-        ..Cli::default()
+        ..cli
     })
     .expect("a valid configuration");
     // The REST benchmark needs no peers (and not the default ports 4001–4003).
@@ -355,4 +374,15 @@ criterion_group!(
     api,
     sync::sync
 );
-criterion_main!(benches);
+
+/// What `criterion_main!(benches)` would write, except that `--load` runs
+/// the load scenario instead (criterion never sees its arguments).
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == "--load") {
+        return load::main(&args);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    ExitCode::SUCCESS
+}
