@@ -187,7 +187,12 @@ impl Network {
             .collect()
     }
 
-    /// The current view: listen addresses and connected peers.
+    /// Height of the best verified header (without copying the view).
+    pub fn header_height(&self) -> u64 {
+        self.view.borrow().header_height
+    }
+
+    /// The whole view (a copy: peers and addresses included).
     pub fn view(&self) -> NetworkView {
         self.view.borrow().clone()
     }

@@ -15,6 +15,11 @@ const PASSWORD: &str = "correct horse battery staple";
 
 /// Runs the CLI against `node` with `args`; the password comes from the environment.
 fn cli(node: &NodeProcess, data_dir: &Path, args: &[&str]) -> Output {
+    cli_with_password(node, data_dir, PASSWORD, args)
+}
+
+/// [`cli`] with another password.
+fn cli_with_password(node: &NodeProcess, data_dir: &Path, password: &str, args: &[&str]) -> Output {
     Command::new(cli_binary())
         .args([
             "--node",
@@ -25,7 +30,7 @@ fn cli(node: &NodeProcess, data_dir: &Path, args: &[&str]) -> Output {
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)
-        .env("BLOCKCHAIN_PASSWORD", PASSWORD)
+        .env("BLOCKCHAIN_PASSWORD", password)
         .env_remove("BLOCKCHAIN_API_TOKEN")
         .output()
         .expect("the CLI runs")
@@ -154,14 +159,11 @@ fn the_command_line_client_drives_a_node() {
     assert_eq!(bob_balance["balance"], 123_456);
 
     // A wrong password opens nothing and sends nothing.
-    let wrong = Command::new(cli_binary())
-        .args([
-            "--node",
-            &format!("http://{}", node.addr),
-            "--network",
-            "regtest",
-        ])
-        .args([
+    let wrong = cli_with_password(
+        &node,
+        &data_dir,
+        "not the password",
+        &[
             "send",
             "--keystore",
             alice_path,
@@ -169,10 +171,8 @@ fn the_command_line_client_drives_a_node() {
             &bob,
             "--amount",
             "1",
-        ])
-        .env("BLOCKCHAIN_PASSWORD", "not the password")
-        .output()
-        .expect("runs");
+        ],
+    );
     assert_eq!(wrong.status.code(), Some(1));
 
     // Export and import round-trip the key.

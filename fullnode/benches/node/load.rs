@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use blockchain_core::{Address, Transaction};
+use blockchain_node::api::json::SubmitTransaction;
 use blockchain_node::config::Cli;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -204,17 +205,8 @@ fn get(host: &str, path: &str) -> Vec<u8> {
 }
 
 fn submission(host: &str, transaction: &Transaction) -> Vec<u8> {
-    let body = serde_json::json!({
-        "version": transaction.version,
-        "sender": hex::encode(&transaction.from),
-        "recipient": transaction.to.to_bech32m(PARAMS.address_prefix),
-        "amount": transaction.amount.0,
-        "fee": transaction.fee.0,
-        "nonce": transaction.nonce,
-        "timestamp": transaction.time,
-        "signature": hex::encode(&transaction.signature),
-    })
-    .to_string();
+    let body = serde_json::to_string(&SubmitTransaction::of(PARAMS, transaction))
+        .expect("a transaction body serializes");
     let mut request = format!(
         "POST /api/v1/transactions HTTP/1.1\r\nHost: {host}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",

@@ -64,7 +64,7 @@ pub(super) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
     let header_height = state
         .network
         .as_ref()
-        .map_or(height, |network| network.view().header_height);
+        .map_or(height, |network| network.header_height());
     let syncing = header_height > height.saturating_add(SYNC_SLACK);
     let ready = database && !syncing;
     let status = if ready {

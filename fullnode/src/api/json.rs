@@ -15,7 +15,7 @@ use super::error::ApiError;
 /// A signed transaction as POST /transactions takes it (unknown fields are
 /// refused). The signature is RSASSA-PSS (SHA-256, MGF1-SHA-256, salt 32)
 /// over `network magic || txid` (docs/PROTOCOL.md).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitTransaction {
     /// Must be 1.
@@ -37,6 +37,23 @@ pub struct SubmitTransaction {
     /// Hex of the 384-byte RSASSA-PSS signature.
     #[schema(pattern = "^[0-9a-fA-F]{768}$")]
     pub signature: String,
+}
+
+impl SubmitTransaction {
+    /// The body that submits `transaction` on the network of `params` (what
+    /// clients send: the CLI, the load benchmark, the tests).
+    pub fn of(params: &Params, transaction: &Transaction) -> Self {
+        Self {
+            version: transaction.version,
+            sender: hex::encode(&transaction.from),
+            recipient: transaction.to.to_bech32m(params.address_prefix),
+            amount: transaction.amount.0,
+            fee: transaction.fee.0,
+            nonce: transaction.nonce,
+            timestamp: transaction.time,
+            signature: hex::encode(&transaction.signature),
+        }
+    }
 }
 
 /// Parses an address of this network, as a 400 naming `field` on failure.

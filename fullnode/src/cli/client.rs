@@ -32,6 +32,8 @@ pub enum ClientError {
         code: String,
         /// Its message.
         message: String,
+        /// The whole answer (`/health` says why it is not ready in it).
+        body: Value,
     },
     /// A protected route, and no token: no cookie file and no `--api-token`.
     #[error(
@@ -142,6 +144,7 @@ impl NodeClient {
             status,
             code: json["code"].as_str().unwrap_or("UNKNOWN").to_owned(),
             message: json["message"].as_str().unwrap_or(&text).to_owned(),
+            body: json,
         })
     }
 }

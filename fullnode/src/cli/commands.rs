@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::args::{CliArgs, Command, WalletCommand};
 use super::client::NodeClient;
 use super::verify::{verified_balance, verified_headers};
+use crate::api::json::SubmitTransaction;
 use crate::clock::now_ms;
 
 /// Runs the parsed command line.
@@ -178,16 +179,7 @@ pub(super) fn run(args: &CliArgs) -> anyhow::Result<String> {
                 &mut rand::rngs::SysRng,
             )
             .map_err(|error| anyhow::anyhow!("signing failed: {error}"))?;
-            let body = json!({
-                "version": transaction.version,
-                "sender": hex::encode(&transaction.from),
-                "recipient": to,
-                "amount": amount,
-                "fee": fee,
-                "nonce": nonce,
-                "timestamp": transaction.time,
-                "signature": hex::encode(&transaction.signature),
-            });
+            let body = serde_json::to_value(SubmitTransaction::of(params, &transaction))?;
             let answer = client.post("/transactions", &body, false)?;
             let text = format!(
                 "sent {amount} units from {from_text} to {to} (fee {fee}, nonce {nonce}): txid {}",
@@ -267,11 +259,9 @@ fn wait_sync(client: &NodeClient, timeout: u64, json_out: bool) -> anyhow::Resul
         // 503 (not ready) carries the same body: read it either way.
         let health = match client.get("/health") {
             Ok(health) => health,
-            Err(super::client::ClientError::Api { status: 503, .. }) => {
-                client.get("/status").map(|status| {
-                    json!({ "ready": false, "height": status["height"], "header_height": status["height"] })
-                })?
-            }
+            Err(super::client::ClientError::Api {
+                status: 503, body, ..
+            }) => body,
             Err(error) => return Err(error.into()),
         };
         let height = health["height"].as_u64().unwrap_or(0);

@@ -149,7 +149,8 @@ pub(super) async fn deliver(target: Target, queue: Arc<DeliveryQueue>) {
             };
         match failure {
             None => {
-                queue.remove_delivered(&delivery);
+                // Out of the outbox first, then out of the queue: a queue
+                // that shows it gone means the database forgot it too.
                 // Should this fail, the delivery is sent again after a
                 // restart: at least once, as promised.
                 if let Err(error) = target
@@ -159,6 +160,7 @@ pub(super) async fn deliver(target: Target, queue: Arc<DeliveryQueue>) {
                 {
                     tracing::warn!(webhook = %target.subscription_id, delivery = %delivery.id, %error, "could not remove a sent delivery from the outbox");
                 }
+                queue.remove_delivered(&delivery);
                 delay = FIRST_RETRY_DELAY;
                 attempts = 0;
             }

@@ -15,6 +15,7 @@ use blockchain_core::{Address, Amount, Network, Transaction};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use crate::api::json::SubmitTransaction;
 use crate::api::{AppState, app};
 use crate::auth::AdminAuth;
 use crate::chain::Chain;
@@ -393,16 +394,8 @@ pub(super) fn sign(from: &VectorKey, to: &str, amount: u64, fee: u64, nonce: u64
 
 /// The JSON that POST /transactions takes.
 pub(super) fn transaction_json(transaction: &Transaction) -> Value {
-    json!({
-        "version": transaction.version,
-        "sender": hex::encode(&transaction.from),
-        "recipient": transaction.to.to_bech32m(REGTEST.address_prefix),
-        "amount": transaction.amount.0,
-        "fee": transaction.fee.0,
-        "nonce": transaction.nonce,
-        "timestamp": transaction.time,
-        "signature": hex::encode(&transaction.signature),
-    })
+    serde_json::to_value(SubmitTransaction::of(&REGTEST, transaction))
+        .expect("a transaction body serializes")
 }
 
 /// Polls `condition` every 50 ms for up to `seconds`.

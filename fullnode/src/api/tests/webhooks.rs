@@ -428,6 +428,20 @@ pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase)
         receiver.received().len() == 1
     })
     .await;
+    // Acknowledged and out of the outbox (else it is sent again after the
+    // restart, as at-least-once allows).
+    eventually(10, "the delivery to leave the queue", || async {
+        let listed = http(
+            running.http_addr,
+            "GET",
+            "/api/v1/webhooks",
+            &[("Authorization", TEST_BEARER)],
+            b"",
+        )
+        .await;
+        listed.json()["webhooks"][0]["queued"] == 0
+    })
+    .await;
     running.stop().await.expect("a clean stop");
 
     let again = node::start(config).await.expect("the node starts again");
