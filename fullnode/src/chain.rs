@@ -9,6 +9,8 @@
 //! (see `group_commit`). Either way, what a client was told is what a
 //! restart finds.
 
+#[cfg(test)]
+mod fault_tests;
 mod group_commit;
 pub mod index;
 mod reorg;
@@ -36,7 +38,7 @@ use crate::storage::{PendingWrite, Storage, StorageError};
 use group_commit::{QueuedWrite, Waiter};
 use index::BlockIndex;
 
-pub use template::block_template;
+pub use template::{Template, block_template};
 
 /// Something that changed, for subscribers (API events, network, miner).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -549,7 +551,7 @@ impl Chain {
     }
 
     /// A block template paying `miner`, with the best pending transactions.
-    pub async fn template(&self, miner: Address, now_ms: u64) -> crate::miner::Template {
+    pub async fn template(&self, miner: Address, now_ms: u64) -> Template {
         let mut inner = self.inner.lock().await;
         let ChainState {
             index,

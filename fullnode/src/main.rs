@@ -16,5 +16,6 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let config = Config::resolve(Cli::parse())?;
-    blockchain_node::node::run(config).await
+    blockchain_node::node::run(config).await?;
+    Ok(())
 }

@@ -11,20 +11,13 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use blockchain_core::Block;
 use blockchain_core::hash::NonceSearch;
-use blockchain_core::{Block, Target};
+
+pub use crate::chain::Template;
 
 /// Hashes between checks for a new template or a stop.
 const BATCH: u64 = 1 << 14;
-
-/// A block to mine: everything fixed but the nonce.
-#[derive(Clone, Debug)]
-pub struct Template {
-    /// The block, nonce 0.
-    pub block: Block,
-    /// Its target.
-    pub target: Target,
-}
 
 #[derive(Debug, Default)]
 struct Slot {

@@ -2,6 +2,7 @@
 //! the API and the web app, stop cleanly on SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -17,6 +18,57 @@ use crate::mining::MiningControl;
 use crate::p2p::Network;
 use crate::storage;
 use crate::webhooks::Webhooks;
+
+/// Why a node did not start, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The data dir cannot be made or protected.
+    #[error("cannot create data dir {}: {source}", .path.display())]
+    DataDir {
+        /// The data dir.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The database cannot be opened.
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
+    /// The stored chain cannot be loaded.
+    #[error(transparent)]
+    Chain(#[from] crate::chain::OpenError),
+    /// Mining (`--mine`) cannot start.
+    #[error("cannot start mining: {0}")]
+    Mining(#[from] crate::mining::MiningError),
+    /// The peer-to-peer layer cannot start.
+    #[error(transparent)]
+    Network(#[from] crate::p2p::StartError),
+    /// The login key cannot be loaded or created.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::KeyFileError),
+    /// The webhook service cannot start.
+    #[error(transparent)]
+    Webhooks(#[from] crate::webhooks::StartError),
+    /// The API cookie cannot be written.
+    #[error("cannot write the API cookie in {}: {source}", .path.display())]
+    Cookie {
+        /// The data dir.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed while stopping.
+    #[error("the HTTP server failed: {0}")]
+    Server(#[source] std::io::Error),
+    /// The HTTP address cannot be listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The `--http` address.
+        addr: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
 
 /// A node that is up: its HTTP address and a way to stop it.
 #[derive(Debug)]
@@ -60,22 +112,22 @@ impl RunningNode {
 }
 
 /// Starts a node from a resolved configuration.
-pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
+pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     let config = Arc::new(config);
     #[cfg(unix)]
     let created = !config.data_dir.exists();
-    std::fs::create_dir_all(&config.data_dir).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot create data dir {}: {error}",
-            config.data_dir.display()
-        )
-    })?;
+    let data_dir_error = |source| NodeError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&config.data_dir).map_err(data_dir_error)?;
     // The data dir holds keys, keystores and the API cookie: a new one is
     // the node user's alone (an existing one keeps the operator's choice).
     #[cfg(unix)]
     if created {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))?;
+        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(data_dir_error)?;
     }
     tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %storage::redact_url(&config.db_url), "starting");
     let metrics = Arc::new(Metrics::default());
@@ -102,11 +154,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
         tracing::info!("no --admin-address: login (POST /api/v1/auth/login) refuses everyone");
     }
     let webhooks = Webhooks::start(&chain, &config).await?;
-    let cookie = ApiCookie::create(&config.data_dir).map_err(|error| {
-        anyhow::anyhow!(
-            "cannot write the API cookie in {}: {error}",
-            config.data_dir.display()
-        )
+    let cookie = ApiCookie::create(&config.data_dir).map_err(|source| NodeError::Cookie {
+        path: config.data_dir.clone(),
+        source,
     })?;
     tracing::info!(
         path = %cookie.path().display(),
@@ -122,10 +172,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
     .with_metrics(metrics)
     .with_network(network.clone())
     .with_cookie_token(cookie.token());
+    let listen_error = |source| NodeError::Listen {
+        addr: config.http.clone(),
+        source,
+    };
     let listener = TcpListener::bind(&config.http)
         .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.http))?;
-    let http_addr = listener.local_addr()?;
+        .map_err(listen_error)?;
+    let http_addr = listener.local_addr().map_err(listen_error)?;
     let _ = state.http_addr.set(http_addr);
     if !config.www.join("index.html").is_file() {
         tracing::warn!(www = %config.www.display(), "web app not found: pass --www DIR");
@@ -159,11 +213,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningNode> {
 }
 
 /// Runs until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(config: Config) -> Result<(), NodeError> {
     let node = start(config).await?;
     wait_for_signal().await;
     tracing::info!("shutting down");
-    node.stop().await?;
+    node.stop().await.map_err(NodeError::Server)?;
     tracing::info!("stopped");
     Ok(())
 }

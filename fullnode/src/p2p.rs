@@ -8,14 +8,19 @@
 //! [`NetworkView`] out. Blocks and transactions from peers go through the
 //! same [`Chain`] as everything else.
 //!
+//! - [`error`]: typed errors of the start and of dials;
 //! - [`identity`]: the persisted peer id key and WebRTC certificate;
+//! - [`swarm`]: the transports, and waiting for the listeners;
 //! - [`addresses`]: address scopes and network groups, which advertised
-//!   addresses are kept;
+//!   addresses are kept, `/p2p/<peer id>` suffixes;
+//! - [`connections`]: the peers connected now and the block-relay-only slots;
 //! - [`inbound`]: inbound connections capped per address and group;
 //! - [`outbound`]: outbound slots, and the peers dialled again when they drop;
 //! - [`behaviour`]: the composed behaviour and the protocol names;
 //! - [`codec`]: the sync protocol's wire codec;
 //! - [`peers`]: scores and bans;
+//! - [`admission`]: the sans-io state machine of gossip intake (cheap block
+//!   checks; transactions queued, verified, held as orphans, validated);
 //! - [`orphans`]: gossiped transactions waiting for their sender's previous nonce;
 //! - [`recent`]: gossip lately received, not to be published again;
 //! - [`upload`]: what the node may send each peer in answers;
@@ -28,8 +33,11 @@
 //! [`blockchain_core::sync::SyncManager`], keyed by [`PeerId`].
 
 mod addresses;
+mod admission;
 pub mod behaviour;
-pub mod event_loop;
+mod connections;
+mod error;
+mod event_loop;
 pub mod identity;
 mod inbound;
 mod orphans;
@@ -48,6 +56,7 @@ use std::time::Duration;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use self::error::{BehaviourError, DialRefusal, IdentityError, StartError};
 use crate::chain::Chain;
 use crate::config::Config;
 
@@ -84,7 +93,7 @@ pub enum DialError {
         /// The address.
         addr: String,
         /// Why.
-        reason: String,
+        reason: DialRefusal,
     },
     /// The network task is gone.
     #[error("the peer-to-peer layer is stopped")]
@@ -95,7 +104,7 @@ pub enum DialError {
 #[derive(Debug)]
 enum Command {
     /// Dial an address; answered once the dial started (or failed to).
-    Dial(Multiaddr, oneshot::Sender<Result<(), String>>),
+    Dial(Multiaddr, oneshot::Sender<Result<(), DialRefusal>>),
     /// Stop the task.
     Stop,
 }
@@ -113,7 +122,7 @@ pub struct Network {
 impl Network {
     /// Starts listening on `config.listen`, dials `config.bootstrap` and the
     /// peers remembered in storage; returns once the listeners are up.
-    pub async fn start(config: &Config, chain: Arc<Chain>) -> anyhow::Result<Arc<Network>> {
+    pub async fn start(config: &Config, chain: Arc<Chain>) -> Result<Arc<Network>, StartError> {
         // QUIC and WebRTC handshakes need one process-wide TLS provider;
         // several crates enable both ring and aws-lc-rs.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -125,22 +134,28 @@ impl Network {
         let mut swarm = swarm::build(keypair, certificate, &names, caps).await?;
         let mut listeners = Vec::new();
         for addr in &config.listen {
-            let addr: Multiaddr = addr
-                .parse()
-                .map_err(|error| anyhow::anyhow!("--listen {addr}: {error}"))?;
+            let addr: Multiaddr = addr.parse().map_err(|error| StartError::ListenAddr {
+                addr: addr.clone(),
+                reason: format!("{error}"),
+            })?;
             let id = swarm
                 .listen_on(addr.clone())
-                .map_err(|error| anyhow::anyhow!("cannot listen on {addr}: {error}"))?;
+                .map_err(|error| StartError::Listen {
+                    addr: addr.to_string(),
+                    reason: error.to_string(),
+                })?;
             listeners.push((id, addr));
         }
         let mut bootstrap = Vec::new();
         for addr in &config.bootstrap {
-            bootstrap.push(
-                addr.parse::<Multiaddr>()
-                    .map_err(|error| anyhow::anyhow!("--bootstrap {addr}: {error}"))?,
-            );
+            bootstrap.push(addr.parse::<Multiaddr>().map_err(|error| {
+                StartError::BootstrapAddr {
+                    addr: addr.clone(),
+                    reason: error.to_string(),
+                }
+            })?);
         }
-        let listen_addrs = event_loop::wait_for_listeners(&mut swarm, &listeners).await?;
+        let listen_addrs = swarm::wait_for_listeners(&mut swarm, &listeners).await?;
         for addr in &listen_addrs {
             tracing::info!("peer-to-peer listening on {addr}");
         }

@@ -3,11 +3,19 @@
 use blockchain_core::difficulty::next_bits;
 use blockchain_core::merkle::merkle_root;
 use blockchain_core::state::{StateTree, apply_transactions, undo_block};
-use blockchain_core::{Address, Block, Header, Params, Transaction};
+use blockchain_core::{Address, Block, Header, Params, Target, Transaction};
 
 use super::index::IndexEntry;
 use crate::mempool::Mempool;
-use crate::miner::Template;
+
+/// A block to mine: everything fixed but the nonce (the miner searches it).
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// The block, nonce 0.
+    pub block: Block,
+    /// Its target.
+    pub target: Target,
+}
 
 /// Room for the header, the count and the coinbase.
 const RESERVED_BYTES: usize = 1024;

@@ -7,8 +7,8 @@
 
 use std::net::IpAddr;
 
-use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 
 /// Advertised addresses kept per peer.
 pub(super) const ADDRESSES_PER_PEER: usize = 4;
@@ -119,6 +119,26 @@ pub(super) fn addresses_to_keep(seen_at: &Multiaddr, advertised: &[Multiaddr]) -
         .collect()
 }
 
+/// `addr` ending in `/p2p/<peer_id>`.
+pub(super) fn with_peer_id(mut addr: Multiaddr, peer_id: PeerId) -> Multiaddr {
+    if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+        addr.push(Protocol::P2p(peer_id));
+    }
+    addr
+}
+
+/// The peer id at the end of `addr`, and the address without it.
+pub(super) fn split_peer_id(addr: &Multiaddr) -> (Option<PeerId>, Multiaddr) {
+    let mut addr = addr.clone();
+    match addr.iter().last() {
+        Some(Protocol::P2p(peer)) => {
+            addr.pop();
+            (Some(peer), addr)
+        }
+        _ => (None, addr),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +217,16 @@ mod tests {
         assert_eq!(from_lan[0], advertised[1]);
         let from_loopback = addresses_to_keep(&addr("/ip4/127.0.0.1/tcp/50000"), &advertised);
         assert_eq!(from_loopback[..2], advertised[..2]);
+    }
+
+    #[test]
+    fn peer_ids_are_added_once_and_split_off() {
+        let peer = PeerId::random();
+        let bare = addr("/ip4/1.2.3.4/tcp/5");
+        let full = with_peer_id(bare.clone(), peer);
+        assert_eq!(full.to_string(), format!("/ip4/1.2.3.4/tcp/5/p2p/{peer}"));
+        assert_eq!(with_peer_id(full.clone(), PeerId::random()), full);
+        assert_eq!(split_peer_id(&full), (Some(peer), bare.clone()));
+        assert_eq!(split_peer_id(&bare), (None, bare));
     }
 }

@@ -12,6 +12,7 @@ use libp2p::{
 
 pub use blockchain_p2p::{ProtocolNames, SyncCodec, gossipsub_config, message_id_of};
 
+use super::error::BehaviourError;
 pub use super::inbound::{DEFAULT_MAX_INBOUND_PER_IP, InboundCaps, InboundLimits};
 use super::outbound::OUTBOUND_SLOTS;
 
@@ -53,7 +54,7 @@ impl std::fmt::Debug for Behaviour {
 impl Behaviour {
     /// The behaviour of a node with `keypair` on the network of `names`,
     /// with the default inbound caps.
-    pub fn new(keypair: &Keypair, names: &ProtocolNames) -> anyhow::Result<Self> {
+    pub fn new(keypair: &Keypair, names: &ProtocolNames) -> Result<Self, BehaviourError> {
         Self::with_inbound_caps(
             keypair,
             names,
@@ -66,15 +67,15 @@ impl Behaviour {
         keypair: &Keypair,
         names: &ProtocolNames,
         caps: InboundCaps,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, BehaviourError> {
         let peer_id = keypair.public().to_peer_id();
-        let gossip_config =
-            gossipsub_config().map_err(|error| anyhow::anyhow!("gossipsub config: {error}"))?;
+        let gossip_config = gossipsub_config()
+            .map_err(|error| BehaviourError::GossipsubConfig(error.to_string()))?;
         let mut gossipsub = gossipsub::Behaviour::new(
             gossipsub::MessageAuthenticity::Signed(keypair.clone()),
             gossip_config,
         )
-        .map_err(|error| anyhow::anyhow!("gossipsub: {error}"))?;
+        .map_err(|error| BehaviourError::Gossipsub(error.to_string()))?;
         gossipsub.subscribe(&names.blocks)?;
         gossipsub.subscribe(&names.transactions)?;
 

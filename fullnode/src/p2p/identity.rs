@@ -4,11 +4,12 @@
 //! peer saved stay valid across restarts.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use libp2p::identity::Keypair;
 use libp2p_webrtc::tokio::Certificate;
+
+use super::error::IdentityError;
 
 /// File of the identity key (libp2p protobuf encoding).
 pub const KEY_FILE: &str = "p2p_identity.key";
@@ -16,41 +17,61 @@ pub const KEY_FILE: &str = "p2p_identity.key";
 pub const CERTIFICATE_FILE: &str = "webrtc_certificate.pem";
 
 /// Loads the identity key from `dir`, creating it on first start.
-pub fn load_or_create_keypair(dir: &Path) -> anyhow::Result<Keypair> {
+pub fn load_or_create_keypair(dir: &Path) -> Result<Keypair, IdentityError> {
     let path = dir.join(KEY_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes)
-            .with_context(|| format!("{} is not a libp2p identity key", path.display())),
+        Ok(bytes) => {
+            Keypair::from_protobuf_encoding(&bytes).map_err(|error| IdentityError::BadKey {
+                path,
+                reason: error.to_string(),
+            })
+        }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let keypair = Keypair::generate_ed25519();
             let bytes = keypair
                 .to_protobuf_encoding()
-                .context("encoding the new identity key")?;
+                .map_err(|error| IdentityError::Create {
+                    what: "identity key",
+                    reason: error.to_string(),
+                })?;
             write_private(&path, &bytes)?;
             Ok(keypair)
         }
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(source) => Err(io_error("read", path, source)),
     }
 }
 
 /// Loads the WebRTC certificate from `dir`, creating it on first start.
-pub fn load_or_create_certificate(dir: &Path) -> anyhow::Result<Certificate> {
+pub fn load_or_create_certificate(dir: &Path) -> Result<Certificate, IdentityError> {
     let path = dir.join(CERTIFICATE_FILE);
     match std::fs::read_to_string(&path) {
-        Ok(pem) => Certificate::from_pem(&pem)
-            .map_err(|error| anyhow::anyhow!("{} is not a certificate: {error}", path.display())),
+        Ok(pem) => Certificate::from_pem(&pem).map_err(|error| IdentityError::BadCertificate {
+            path,
+            reason: error.to_string(),
+        }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            let certificate = Certificate::generate(&mut rand::rng())
-                .map_err(|error| anyhow::anyhow!("creating a WebRTC certificate: {error}"))?;
+            let certificate =
+                Certificate::generate(&mut rand::rng()).map_err(|error| IdentityError::Create {
+                    what: "WebRTC certificate",
+                    reason: error.to_string(),
+                })?;
             write_private(&path, certificate.serialize_pem().as_bytes())?;
             Ok(certificate)
         }
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+        Err(source) => Err(io_error("read", path, source)),
+    }
+}
+
+fn io_error(action: &'static str, path: PathBuf, source: std::io::Error) -> IdentityError {
+    IdentityError::Io {
+        action,
+        path,
+        source,
     }
 }
 
 /// Writes a secret file readable by its owner only, atomically.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
     let temporary = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -58,11 +79,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
         .open(&temporary)
-        .with_context(|| format!("creating {}", temporary.display()))?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+        .map_err(|source| io_error("create", temporary.clone(), source))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|source| io_error("write", temporary.clone(), source))?;
+    std::fs::rename(&temporary, path).map_err(|source| io_error("write", path.to_owned(), source))
 }
 
 #[cfg(test)]

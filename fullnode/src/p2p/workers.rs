@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use blockchain_core::header_chain::HeaderChain;
 use blockchain_core::sync::{Connected, Misbehaviour};
 use blockchain_core::sync_message::{SyncRequest, SyncResponse};
+use blockchain_core::transaction::TxError;
 use blockchain_core::validation::CheckedBlock;
 use blockchain_core::{Address, Block, BlockHash, Encode, Header, Transaction};
 use libp2p::PeerId;
@@ -19,9 +20,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::chain::{Arrival, BlockOutcome, Chain, ChainEvent, SubmitBlockError, SubmitTxError};
 use crate::clock::now_ms;
 use crate::mempool::MempoolError;
+use crate::storage::StorageError;
 
 /// Where a block or transaction came from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum Source {
     /// Downloaded by sync from this peer.
     Sync(PeerId),
@@ -60,9 +62,9 @@ pub(super) enum BlockVerdict {
     /// again when it is due.
     TooFarInFuture(u64),
     /// It, or its parent, breaks a rule.
-    Invalid(String),
+    Invalid(SubmitBlockError),
     /// Our side failed (database).
-    Failed(String),
+    Failed(StorageError),
 }
 
 impl BlockVerdict {
@@ -111,7 +113,7 @@ impl BlockVerdict {
 pub(super) enum TxVerdict {
     Accepted,
     /// Bad signature or key: the sender forwarded garbage.
-    Invalid(String),
+    Invalid(TxError),
     /// Refused by the state or the mempool (nonce used, funds, fee, full):
     /// not a fault, but not worth checking again before the chain moves.
     Refused,
@@ -212,10 +214,7 @@ impl Connector {
 /// under the lock, then signatures on every core without it) while the
 /// next connects the block before it, so during sync the checks of block
 /// N + 1 overlap the state update and database commit of block N.
-pub(super) fn spawn_connector(
-    chain: Arc<Chain>,
-    reports: mpsc::UnboundedSender<Report>,
-) -> Connector {
+pub(super) fn spawn_connector(chain: Arc<Chain>, reports: mpsc::Sender<Report>) -> Connector {
     let (sender, mut blocks) = mpsc::channel::<Queued>(CONNECTOR_BLOCKS);
     let (checked_sender, mut checked) = mpsc::channel::<Checked>(CHECKED_AHEAD);
     let checker_chain = Arc::clone(&chain);
@@ -267,10 +266,8 @@ pub(super) fn spawn_connector(
                 }
                 Err(
                     error @ (SubmitBlockError::Invalid(_) | SubmitBlockError::InvalidParent(_)),
-                ) => BlockVerdict::Invalid(error.to_string()),
-                Err(error @ SubmitBlockError::Storage(_)) => {
-                    BlockVerdict::Failed(error.to_string())
-                }
+                ) => BlockVerdict::Invalid(error),
+                Err(SubmitBlockError::Storage(error)) => BlockVerdict::Failed(error),
             };
             let report = Report::Block {
                 hash,
@@ -278,7 +275,7 @@ pub(super) fn spawn_connector(
                 source,
                 verdict,
             };
-            if reports.send(report).is_err() {
+            if reports.send(report).await.is_err() {
                 break;
             }
         }
@@ -307,12 +304,12 @@ const REQUEST_WORKERS: usize = 32;
 #[derive(Debug, Clone)]
 pub(super) struct TransactionWorkers {
     chain: Arc<Chain>,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: mpsc::Sender<Report>,
     permits: Arc<Semaphore>,
 }
 
 impl TransactionWorkers {
-    pub(super) fn new(chain: Arc<Chain>, reports: mpsc::UnboundedSender<Report>) -> Self {
+    pub(super) fn new(chain: Arc<Chain>, reports: mpsc::Sender<Report>) -> Self {
         Self {
             chain,
             reports,
@@ -342,7 +339,7 @@ impl TransactionWorkers {
             let held = transaction.clone();
             let verdict = match chain.submit_transaction(transaction, now_ms()).await {
                 Ok(_) => TxVerdict::Accepted,
-                Err(SubmitTxError::Invalid(error)) => TxVerdict::Invalid(error.to_string()),
+                Err(SubmitTxError::Invalid(error)) => TxVerdict::Invalid(error),
                 Err(SubmitTxError::Rejected(MempoolError::NonceGap { .. })) => TxVerdict::Gap {
                     transaction: Box::new(held),
                     since_ms,
@@ -354,7 +351,7 @@ impl TransactionWorkers {
                 Err(SubmitTxError::Rejected(_)) => TxVerdict::Refused,
             };
             drop(permit);
-            let _ = reports.send(Report::Transaction { source, verdict });
+            let _ = reports.send(Report::Transaction { source, verdict }).await;
         });
         Ok(())
     }
@@ -364,12 +361,12 @@ impl TransactionWorkers {
 #[derive(Debug, Clone)]
 pub(super) struct RequestWorkers {
     chain: Arc<Chain>,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: mpsc::Sender<Report>,
     permits: Arc<Semaphore>,
 }
 
 impl RequestWorkers {
-    pub(super) fn new(chain: Arc<Chain>, reports: mpsc::UnboundedSender<Report>) -> Self {
+    pub(super) fn new(chain: Arc<Chain>, reports: mpsc::Sender<Report>) -> Self {
         Self {
             chain,
             reports,
@@ -395,14 +392,16 @@ impl RequestWorkers {
         let reports = self.reports.clone();
         tokio::spawn(async move {
             let (response, used) = answer(&chain, request, max_bytes).await;
-            let _ = reports.send(Report::Respond(Box::new(Answer {
-                peer,
-                id,
-                channel,
-                response,
-                unused_bytes: max_bytes.saturating_sub(used),
-                permit,
-            })));
+            let _ = reports
+                .send(Report::Respond(Box::new(Answer {
+                    peer,
+                    id,
+                    channel,
+                    response,
+                    unused_bytes: max_bytes.saturating_sub(used),
+                    permit,
+                })))
+                .await;
         });
         Ok(())
     }
@@ -462,7 +461,7 @@ pub(super) async fn answer(
 pub(super) fn spawn_publisher(
     chain: Arc<Chain>,
     catching_up: Arc<AtomicBool>,
-    reports: mpsc::UnboundedSender<Report>,
+    reports: mpsc::Sender<Report>,
 ) {
     let mut events = chain.subscribe();
     tokio::spawn(async move {
@@ -498,7 +497,7 @@ pub(super) fn spawn_publisher(
                     None => continue,
                 },
             };
-            if reports.send(report).is_err() {
+            if reports.send(report).await.is_err() {
                 break;
             }
         }
@@ -528,11 +527,13 @@ pub(super) async fn load_header_chain(
 }
 
 /// Rebuilds the header chain from the chain owner in the background.
-pub(super) fn rebuild_headers(chain: Arc<Chain>, reports: mpsc::UnboundedSender<Report>) {
+pub(super) fn rebuild_headers(chain: Arc<Chain>, reports: mpsc::Sender<Report>) {
     tokio::spawn(async move {
         match load_header_chain(&chain).await {
             Ok((headers, tip)) => {
-                let _ = reports.send(Report::HeadersRebuilt(Box::new(headers), tip));
+                let _ = reports
+                    .send(Report::HeadersRebuilt(Box::new(headers), tip))
+                    .await;
             }
             Err(error) => tracing::warn!(%error, "cannot reload headers for sync"),
         }
@@ -604,7 +605,7 @@ mod tests {
         assert_eq!(verdict.gossip_acceptance(), MessageAcceptance::Ignore);
         assert_eq!(verdict.connected(), Connected::NotStored);
 
-        let invalid = BlockVerdict::Invalid("bad merkle root".into());
+        let invalid = BlockVerdict::Invalid(SubmitBlockError::InvalidParent(BlockHash([1; 32])));
         assert_eq!(invalid.fault(), Some(Misbehaviour::InvalidBlock));
         assert_eq!(invalid.gossip_acceptance(), MessageAcceptance::Reject);
         assert_eq!(invalid.connected(), Connected::Invalid);
