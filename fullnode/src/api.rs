@@ -7,6 +7,7 @@
 
 mod auth;
 mod blocks;
+mod client_slots;
 pub mod error;
 mod events;
 mod extract;

@@ -7,10 +7,9 @@
 //! after the events already queued. A dropped client reconnects and reads
 //! what it missed from the REST API.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -21,11 +20,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
+use super::client_slots::{ClientSlots, Slot, SlotRefusal};
 use super::error::{ApiError, ErrorBody};
 use super::extract::ClientIp;
 use super::rate_limit::ClientGroup;
@@ -45,10 +45,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// The node's open event streams.
 #[derive(Debug)]
 pub struct EventStreams {
-    max_clients: usize,
-    slots: Arc<Semaphore>,
-    /// Streams open per client.
-    per_client: Arc<Mutex<HashMap<ClientGroup, usize>>>,
+    /// Streams open, in all and per client.
+    slots: Arc<ClientSlots>,
     dropped: AtomicU64,
     closing: watch::Sender<bool>,
 }
@@ -63,9 +61,7 @@ impl EventStreams {
     /// Room for `max_clients` streams at once.
     pub fn new(max_clients: usize) -> Self {
         Self {
-            max_clients,
-            slots: Arc::new(Semaphore::new(max_clients)),
-            per_client: Arc::default(),
+            slots: ClientSlots::new(max_clients, MAX_EVENT_STREAMS_PER_CLIENT),
             dropped: AtomicU64::new(0),
             closing: watch::channel(false).0,
         }
@@ -73,7 +69,7 @@ impl EventStreams {
 
     /// Streams the node is feeding.
     pub fn clients(&self) -> usize {
-        self.max_clients - self.slots.available_permits()
+        self.slots.taken()
     }
 
     /// Streams ended because their client fell behind, since the start.
@@ -81,44 +77,10 @@ impl EventStreams {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Counts a stream for `client`, or None when it has
-    /// [`MAX_EVENT_STREAMS_PER_CLIENT`] open already.
-    fn client_slot(&self, client: ClientGroup) -> Option<ClientSlot> {
-        let mut open = self.per_client.lock().expect("never poisoned");
-        let count = open.entry(client).or_insert(0);
-        if *count >= MAX_EVENT_STREAMS_PER_CLIENT {
-            return None;
-        }
-        *count += 1;
-        Some(ClientSlot {
-            per_client: Arc::clone(&self.per_client),
-            client,
-        })
-    }
-
     /// Ends every stream, now and from now on: the HTTP server's graceful
     /// shutdown waits for open answers, and these would never finish.
     pub fn close(&self) {
         self.closing.send_replace(true);
-    }
-}
-
-/// One client's place among the open streams, given back when dropped.
-#[derive(Debug)]
-struct ClientSlot {
-    per_client: Arc<Mutex<HashMap<ClientGroup, usize>>>,
-    client: ClientGroup,
-}
-
-impl Drop for ClientSlot {
-    fn drop(&mut self) {
-        let mut open = self.per_client.lock().expect("never poisoned");
-        if let Some(count) = open.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.client);
-            }
-        }
     }
 }
 
@@ -152,36 +114,32 @@ pub(super) async fn events(
     ClientIp(ip): ClientIp,
 ) -> Result<Response, ApiError> {
     let streams = Arc::clone(&state.events);
-    let client_slot = match ip {
-        Some(ip) => Some(streams.client_slot(ClientGroup::of(ip)).ok_or_else(|| {
-            ApiError::new(
+    let slot = streams
+        .slots
+        .take(ip.map(ClientGroup::of))
+        .map_err(|refusal| match refusal {
+            SlotRefusal::ClientFull => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TOO_MANY_EVENT_STREAMS",
                 format!(
                     "this client has {MAX_EVENT_STREAMS_PER_CLIENT} event streams open \
                      already; close one first"
                 ),
-            )
-        })?),
-        None => None,
-    };
-    let slot = Arc::clone(&streams.slots)
-        .try_acquire_owned()
-        .map_err(|_| {
-            ApiError::new(
+            ),
+            SlotRefusal::Full => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "TOO_MANY_EVENT_CLIENTS",
                 format!(
                     "the node already serves {} event streams; try again later",
-                    streams.max_clients
+                    streams.slots.max_total()
                 ),
-            )
+            ),
         })?;
     // Subscribed before answering: a client that has the answer's head sees
     // every event from then on.
     let events = state.chain.subscribe();
     let (queue, queued) = mpsc::channel(CLIENT_QUEUE);
-    tokio::spawn(forward(events, queue, streams, (slot, client_slot)));
+    tokio::spawn(forward(events, queue, streams, slot));
     let stream = ReceiverStream::new(queued).map(|event| Ok::<_, Infallible>(sse_event(&event)));
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
     // Asks nginx-like proxies not to hold events back in their buffers.
@@ -195,7 +153,7 @@ async fn forward(
     mut events: broadcast::Receiver<ChainEvent>,
     queue: mpsc::Sender<ChainEvent>,
     streams: Arc<EventStreams>,
-    _slots: (OwnedSemaphorePermit, Option<ClientSlot>),
+    _slot: Slot,
 ) {
     let mut closing = streams.closing.subscribe();
     let fell_behind = loop {

@@ -13,11 +13,9 @@
 //! - graceful shutdown: once `shutdown` resolves, no connection is
 //!   accepted, and open ones end after their answer in progress.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -30,6 +28,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use super::client_slots::ClientSlots;
 use super::rate_limit::ClientGroup;
 
 /// Connection limits of the HTTP server.
@@ -53,54 +52,6 @@ impl Default for ServerLimits {
     }
 }
 
-/// Open connections, in all and per client.
-#[derive(Debug)]
-struct Connections {
-    limits: ServerLimits,
-    open: Mutex<(usize, HashMap<ClientGroup, usize>)>,
-}
-
-/// One admitted connection; counted until dropped.
-#[derive(Debug)]
-struct Admitted {
-    connections: Arc<Connections>,
-    client: ClientGroup,
-}
-
-impl Connections {
-    /// Counts a new connection from `client`, or None when a limit is reached.
-    fn admit(self: &Arc<Self>, client: ClientGroup) -> Option<Admitted> {
-        let mut open = self.open.lock().expect("never poisoned");
-        let (total, per_client) = &mut *open;
-        let from_client = per_client.get(&client).copied().unwrap_or(0);
-        if *total >= self.limits.max_connections
-            || from_client >= self.limits.max_connections_per_client
-        {
-            return None;
-        }
-        *total += 1;
-        per_client.insert(client, from_client + 1);
-        Some(Admitted {
-            connections: Arc::clone(self),
-            client,
-        })
-    }
-}
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        let mut open = self.connections.open.lock().expect("never poisoned");
-        let (total, per_client) = &mut *open;
-        *total -= 1;
-        if let Some(count) = per_client.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                per_client.remove(&self.client);
-            }
-        }
-    }
-}
-
 /// Serves `router` on `listener` until `shutdown` resolves, then waits for
 /// the open connections to finish their answers.
 pub async fn serve(
@@ -109,10 +60,7 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let connections = Arc::new(Connections {
-        limits,
-        open: Mutex::default(),
-    });
+    let connections = ClientSlots::new(limits.max_connections, limits.max_connections_per_client);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -133,7 +81,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(admitted) = connections.admit(ClientGroup::of(peer.ip())) else {
+        let Ok(admitted) = connections.take(Some(ClientGroup::of(peer.ip()))) else {
             refused += 1;
             if refused.is_power_of_two() {
                 tracing::warn!(
@@ -184,33 +132,4 @@ fn connection_service(
             router.clone().oneshot(request.map(Body::new))
         },
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn connections_are_capped_in_all_and_per_client_and_freed_on_drop() {
-        let connections = Arc::new(Connections {
-            limits: ServerLimits {
-                max_connections: 3,
-                max_connections_per_client: 2,
-                header_read_timeout: Duration::from_secs(1),
-            },
-            open: Mutex::default(),
-        });
-        let a = ClientGroup::of([10, 0, 0, 1].into());
-        let b = ClientGroup::of([10, 0, 0, 2].into());
-        let first = connections.admit(a).expect("room");
-        let _second = connections.admit(a).expect("room");
-        assert!(connections.admit(a).is_none(), "two per client");
-        let _third = connections.admit(b).expect("room for another client");
-        assert!(connections.admit(b).is_none(), "three in all");
-        drop(first);
-        let _again = connections
-            .admit(a)
-            .expect("a closed connection frees its place");
-        assert_eq!(connections.open.lock().expect("not poisoned").0, 3);
-    }
 }
