@@ -25,7 +25,6 @@ pub mod server;
 mod status;
 #[cfg(test)]
 mod tests;
-mod timeout;
 mod transactions;
 mod wallet;
 mod webhooks;
@@ -37,6 +36,7 @@ use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
@@ -183,9 +183,10 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// A timeout answering the API's 408.
-fn timeout(duration: Duration) -> timeout::TimeoutLayer {
-    timeout::TimeoutLayer::new(duration)
+/// A route timeout: a bare 408, which [`middleware`] answers as the API's
+/// `REQUEST_TIMEOUT` ([`error::api_error_answers`]).
+fn timeout(duration: Duration) -> TimeoutLayer {
+    TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, duration)
 }
 
 /// The `/api/v1` routes and their OpenAPI document. Routes are registered
@@ -235,7 +236,7 @@ fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
 }
 
 /// The router: API, web app, and around every route the middleware of
-/// [`middleware::FrontDoorLayer`] (CORS, body limit, rate limit, metrics).
+/// [`middleware`] (Host check, CORS, body limit, rate limit, metrics).
 pub fn app(state: AppState) -> Router {
     let (api, document) = api_routes(&state).split_for_parts();
     let _ = state.openapi.set(openapi::Document::new(document));
@@ -262,12 +263,12 @@ pub fn app(state: AppState) -> Router {
         .cloned()
         .chain(state.config.api_token.as_deref().map(Arc::from))
         .collect();
-    let front_door = middleware::FrontDoorLayer::new(
-        Arc::clone(&state.metrics),
-        Arc::clone(&state.rate_limiter),
-        state.config.allowed_hosts.clone(),
+    let front_door = middleware::FrontDoor {
+        metrics: Arc::clone(&state.metrics),
+        limiter: Arc::clone(&state.rate_limiter),
+        allowed_hosts: state.config.allowed_hosts.clone(),
         operator_tokens,
-    );
+    };
     // The pages: `/` the wallet, `/explorer` and its linkable pages
     // (`/explorer/block/…`, `/explorer/tx/…`, `/explorer/address/…`, routed
     // in the page), `/node`; every other path a file of www/.
@@ -282,12 +283,11 @@ pub fn app(state: AppState) -> Router {
             .nest_service("/pkg", pkg)
             .fallback_service(files),
     );
-    Router::new()
+    let router = Router::new()
         .nest("/api/v1", api)
         .route("/metrics", axum::routing::get(metrics::scrape))
-        .merge(web)
-        .layer(front_door)
-        .with_state(state)
+        .merge(web);
+    middleware::with_front_door(router, front_door).with_state(state)
 }
 
 /// The Content-Security-Policy of the web app: scripts and styles from the

@@ -14,7 +14,8 @@
 //! (a receiver may see a delivery twice: `X-Webhook-Delivery` names it).
 //!
 //! Deliveries go only to loopback URLs and to URLs under a prefix the
-//! operator allows (`--webhook-allow`). `https` URLs are reached over TLS
+//! operator allows (`--webhook-allow`), through one `reqwest` client that
+//! follows no redirect and uses no proxy. `https` URLs are reached over TLS
 //! (rustls with ring), trusting the bundled Mozilla roots and the
 //! operator's `--webhook-ca` certificates.
 
@@ -31,7 +32,6 @@ use serde::Serialize;
 use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsConnector;
 
 use crate::chain::{Chain, ChainEvent};
 use crate::clock::now_ms;
@@ -39,7 +39,8 @@ use crate::config::Config;
 use crate::storage::{OutboxEntry, Storage, StorageError, StoredWebhook};
 use delivery::{Delivery, DeliveryQueue, Target};
 pub use delivery::{FIRST_RETRY_DELAY, MAX_RETRY_DELAY, QUEUE_CAPACITY, signature};
-pub use http::{ATTEMPT_TIMEOUT, CaError, tls_connector};
+use http::delivery_client;
+pub use http::{ATTEMPT_TIMEOUT, CaError};
 pub use url::{MAX_URL_LEN, UrlError, UrlPolicy, UrlPrefix, WebhookUrl};
 
 /// Most subscriptions a node keeps.
@@ -145,6 +146,9 @@ pub enum StartError {
     /// The `--webhook-ca` file is unusable.
     #[error("invalid --webhook-ca: {0}")]
     Ca(#[from] CaError),
+    /// reqwest refused the delivery client's settings.
+    #[error("cannot build the webhook HTTP client: {0}")]
+    Client(reqwest::Error),
     /// The subscriptions could not be loaded.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -181,8 +185,8 @@ type Subscribers = Arc<Mutex<HashMap<String, Subscriber>>>;
 pub struct Webhooks {
     storage: Arc<dyn Storage>,
     policy: UrlPolicy,
-    /// The TLS client of `https` deliveries.
-    tls: TlsConnector,
+    /// The HTTP client of every delivery.
+    client: reqwest::Client,
     subscribers: Subscribers,
     /// Serializes registering and deleting (a database write, then the map).
     changes: tokio::sync::Mutex<()>,
@@ -208,7 +212,7 @@ impl Webhooks {
     /// `chain`'s events.
     pub async fn start(chain: &Chain, config: &Config) -> Result<Arc<Webhooks>, StartError> {
         let policy = UrlPolicy::new(&config.webhook_allow)?;
-        let tls = tls_connector(config.webhook_ca.as_deref())?;
+        let client = delivery_client(config.webhook_ca.as_deref())?;
         // Subscribed before loading, so no event falls between the two.
         let events = chain.subscribe();
         let storage = Arc::clone(chain.storage());
@@ -224,7 +228,7 @@ impl Webhooks {
         let mut subscribers = HashMap::new();
         let mut requeued = 0;
         for stored in storage.webhooks().await? {
-            let subscriber = resume(stored, &policy, &tls, &storage);
+            let subscriber = resume(stored, &policy, &client, &storage);
             for entry in waiting
                 .remove(&subscriber.subscription.id)
                 .unwrap_or_default()
@@ -252,7 +256,7 @@ impl Webhooks {
         Ok(Arc::new(Webhooks {
             storage,
             policy,
-            tls,
+            client,
             subscribers,
             changes: tokio::sync::Mutex::new(()),
             dispatcher,
@@ -296,7 +300,7 @@ impl Webhooks {
             created_ms: now_ms(),
         };
         self.storage.add_webhook(&stored).await?;
-        let subscriber = resume(stored, &self.policy, &self.tls, &self.storage);
+        let subscriber = resume(stored, &self.policy, &self.client, &self.storage);
         let subscription = subscriber.view();
         tracing::info!(id = %subscription.id, url = %subscription.url, events = ?subscription.events, "webhook registered");
         self.lock().insert(subscription.id.clone(), subscriber);
@@ -339,7 +343,7 @@ impl Webhooks {
 fn resume(
     stored: StoredWebhook,
     policy: &UrlPolicy,
-    tls: &TlsConnector,
+    client: &reqwest::Client,
     storage: &Arc<dyn Storage>,
 ) -> Subscriber {
     let mut events: Vec<WebhookEvent> = stored
@@ -362,7 +366,7 @@ fn resume(
                 subscription_id: stored.id.clone(),
                 url,
                 secret: stored.secret,
-                tls: tls.clone(),
+                client: client.clone(),
                 storage: Arc::clone(storage),
             };
             Some(tokio::spawn(delivery::deliver(target, Arc::clone(&queue))))

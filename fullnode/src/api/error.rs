@@ -1,9 +1,10 @@
 //! The API's error answer: `{"error": true, "code", "message", "details"}`
 //! with a fitting status. Internal errors are logged, never shown.
 
-use axum::Json;
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{BoxError, Json};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -135,6 +136,45 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The answers of the tower-http layers (the route timeouts' 408, the body
+/// limit's 413, a caught panic's 500: none of them JSON) in the API's error
+/// format, keeping their headers and extensions; every other answer as it
+/// is. The one place those answers get their codes.
+pub(super) fn api_error_answers<B>(response: Response<B>) -> Response
+where
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    let error = match response.status() {
+        _ if is_json => None,
+        StatusCode::REQUEST_TIMEOUT => Some(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "the request took too long",
+        )),
+        StatusCode::PAYLOAD_TOO_LARGE => Some(ApiError::payload_too_large()),
+        // Logged where it happened (the panic handler).
+        StatusCode::INTERNAL_SERVER_ERROR => Some(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "internal error; see the node's log",
+        )),
+        _ => None,
+    };
+    let Some(error) = error else {
+        return response.map(Body::new);
+    };
+    let (mut parts, _) = response.into_parts();
+    let (api, body) = error.into_response().into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(api.headers);
+    Response::from_parts(parts, body)
 }
 
 impl From<StorageError> for ApiError {

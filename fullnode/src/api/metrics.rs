@@ -1,5 +1,5 @@
 //! `GET /metrics` (Prometheus text format, outside `/api/v1`); the requests
-//! are counted by [`super::middleware::ObserveLayer`].
+//! are counted by the HTTP metrics layer of [`super::middleware`].
 
 use axum::extract::State;
 use axum::http::header;

@@ -147,9 +147,9 @@ impl Verdict {
     }
 }
 
-const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+pub(super) const LIMIT_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+pub(super) const REMAINING_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+pub(super) const RESET_HEADER: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 impl RateLimiter {
     /// Counts a request from `ip`; None when no limit is configured. A

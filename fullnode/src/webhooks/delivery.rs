@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::sync::Notify;
-use tokio_rustls::TlsConnector;
 
 use super::WebhookEvent;
 use super::http::post_json;
@@ -110,8 +109,8 @@ pub(super) struct Target {
     pub(super) subscription_id: String,
     pub(super) url: WebhookUrl,
     pub(super) secret: String,
-    /// The TLS client, for `https` URLs.
-    pub(super) tls: TlsConnector,
+    /// The HTTP client (shared by every subscriber).
+    pub(super) client: reqwest::Client,
     /// Where the outbox lives: a sent delivery is removed from it.
     pub(super) storage: Arc<dyn Storage>,
 }
@@ -142,7 +141,7 @@ pub(super) async fn deliver(target: Target, queue: Arc<DeliveryQueue>) {
         ];
         attempts += 1;
         let failure =
-            match post_json(&target.url, &target.tls, &headers, delivery.body.clone()).await {
+            match post_json(&target.client, &target.url, &headers, delivery.body.clone()).await {
                 Ok(status) if status.is_success() => None,
                 Ok(status) => Some(format!("answered {status}")),
                 Err(error) => Some(error.to_string()),

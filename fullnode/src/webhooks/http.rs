@@ -1,29 +1,26 @@
-//! One webhook delivery: an HTTP/1.1 POST on a fresh connection, with a
-//! deadline; over TLS (rustls, ring) for `https` URLs.
+//! The HTTP client of webhook deliveries: one `reqwest` client for every
+//! subscriber, HTTP/1.1 over TLS (rustls, ring) for `https` URLs, no proxy,
+//! no redirects, a fresh connection and a deadline per attempt.
 
-use std::net::IpAddr;
+use std::error::Error as _;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::Full;
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto};
-use url::Host;
+use axum::http::{StatusCode, header};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use rustls::{ClientConfig, RootCertStore, crypto};
 
+use super::StartError;
 use super::url::WebhookUrl;
 
 /// Longest a delivery attempt may take, connecting included.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why the TLS client could not be set up.
+/// Why the `--webhook-ca` certificates cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CaError {
@@ -45,9 +42,10 @@ pub enum CaError {
     },
 }
 
-/// The TLS client of `https` deliveries: the bundled Mozilla roots
-/// (webpki-roots), plus the PEM certificates of `ca_file` when given.
-pub fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, CaError> {
+/// The TLS settings of `https` deliveries: the bundled Mozilla roots
+/// (webpki-roots, no operating-system store), plus the PEM certificates of
+/// `ca_file` when given; the ring provider, TLS 1.2 and 1.3.
+fn tls_config(ca_file: Option<&Path>) -> Result<ClientConfig, CaError> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -73,140 +71,143 @@ pub fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, CaError> {
             return Err(pem_error("no PEM certificate in the file".into()));
         }
     }
-    let config = ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(
+        ClientConfig::builder_with_provider(Arc::new(crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }
 
-/// Why an attempt failed.
+/// The client of every delivery, trusting the bundled roots and the
+/// certificates of `ca_file` (see [`tls_config`]).
+pub(super) fn delivery_client(ca_file: Option<&Path>) -> Result<reqwest::Client, StartError> {
+    // `localhost` counts as loopback in the URL policy, so it is pinned to
+    // the loopback addresses rather than trusted to the system resolver.
+    let loopback = [
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+    ];
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(ca_file)?)
+        .http1_only()
+        // Deliveries go to the URL the policy allowed: never through a
+        // proxy of the environment, never on to where a redirect points.
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        // One attempt per call: retries and their backoff are the worker's.
+        .retry(reqwest::retry::never())
+        // A fresh connection per attempt, closed with it.
+        .pool_max_idle_per_host(0)
+        .resolve_to_addrs("localhost", &loopback)
+        .connect_timeout(ATTEMPT_TIMEOUT)
+        .timeout(ATTEMPT_TIMEOUT)
+        .tcp_nodelay(true)
+        .user_agent(concat!("blockchain-node/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(StartError::Client)?;
+    Ok(client)
+}
+
+/// Why an attempt failed; each carries the causes' messages.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub(super) enum PostError {
-    /// Neither `http` nor `https`.
-    #[error("{0} URLs are not supported")]
-    UnsupportedScheme(String),
     /// Connecting failed.
     #[error("cannot connect: {0}")]
-    Connect(std::io::Error),
-    /// The host is no valid TLS server name.
-    #[error("invalid TLS server name: {0}")]
-    ServerName(String),
+    Connect(String),
     /// The TLS handshake failed (an untrusted certificate, among others).
     #[error("TLS handshake failed: {0}")]
-    Tls(std::io::Error),
+    Tls(String),
     /// The HTTP exchange failed.
     #[error("HTTP error: {0}")]
-    Http(#[from] hyper::Error),
-    /// The request could not be built.
-    #[error("bad request: {0}")]
-    Request(#[from] axum::http::Error),
+    Http(String),
     /// Over [`ATTEMPT_TIMEOUT`].
     #[error("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())]
     Timeout,
 }
 
-/// POSTs `body` as JSON to `url` with `headers` (through `tls` for `https`);
-/// returns the answer's status (its body is not read: the connection
-/// closes on the answer's head).
+impl From<reqwest::Error> for PostError {
+    fn from(error: reqwest::Error) -> PostError {
+        let causes = causes(&error);
+        if error.is_timeout() {
+            PostError::Timeout
+        } else if error.is_connect() && is_tls_error(&error) {
+            PostError::Tls(causes)
+        } else if error.is_connect() {
+            PostError::Connect(causes)
+        } else {
+            PostError::Http(causes)
+        }
+    }
+}
+
+/// The messages of `error`'s causes (reqwest's own only names the URL).
+fn causes(error: &reqwest::Error) -> String {
+    let mut causes = Vec::new();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        causes.push(error.to_string());
+        cause = error.source();
+    }
+    if causes.is_empty() {
+        error.to_string()
+    } else {
+        causes.join(": ")
+    }
+}
+
+/// Whether a rustls error is among `error`'s causes. An `io::Error` hides
+/// the error it wraps from `source()` (and hyper-rustls wraps tokio-rustls's
+/// `io::Error` in another), hence `get_ref`.
+fn is_tls_error(error: &reqwest::Error) -> bool {
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let mut wrapped: &(dyn std::error::Error + 'static) = error;
+        while let Some(inner) = wrapped
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            wrapped = inner;
+        }
+        if wrapped.is::<rustls::Error>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// POSTs `body` as JSON to `url` with `headers`; returns the answer's
+/// status. The answer's body is never read: the connection closes once the
+/// head is in, so a receiver cannot make the node buffer anything.
 pub(super) async fn post_json(
+    client: &reqwest::Client,
     url: &WebhookUrl,
-    tls: &TlsConnector,
     headers: &[(&'static str, String)],
     body: Bytes,
 ) -> Result<StatusCode, PostError> {
-    tokio::time::timeout(
-        ATTEMPT_TIMEOUT,
-        post_json_unbounded(url, tls, headers, body),
-    )
-    .await
-    .map_err(|_| PostError::Timeout)?
-}
-
-async fn post_json_unbounded(
-    url: &WebhookUrl,
-    tls: &TlsConnector,
-    headers: &[(&'static str, String)],
-    body: Bytes,
-) -> Result<StatusCode, PostError> {
-    let secure = match url.scheme() {
-        "http" => false,
-        "https" => true,
-        other => return Err(PostError::UnsupportedScheme(other.to_owned())),
-    };
-    let stream = match url.host() {
-        Host::Domain(domain) => TcpStream::connect((domain, url.port())).await,
-        Host::Ipv4(ip) => TcpStream::connect((ip, url.port())).await,
-        Host::Ipv6(ip) => TcpStream::connect((ip, url.port())).await,
-    }
-    .map_err(PostError::Connect)?;
-    let _ = stream.set_nodelay(true);
-    if !secure {
-        return exchange(stream, url, headers, body).await;
-    }
-    let server_name = match url.host() {
-        Host::Domain(domain) => ServerName::try_from(domain.to_owned())
-            .map_err(|error| PostError::ServerName(format!("{domain}: {error}")))?,
-        Host::Ipv4(ip) => ServerName::from(IpAddr::V4(ip)),
-        Host::Ipv6(ip) => ServerName::from(IpAddr::V6(ip)),
-    };
-    let stream = tls
-        .connect(server_name, stream)
-        .await
-        .map_err(PostError::Tls)?;
-    exchange(stream, url, headers, body).await
-}
-
-/// The HTTP/1.1 exchange on a connected `stream`.
-async fn exchange<S>(
-    stream: S,
-    url: &WebhookUrl,
-    headers: &[(&'static str, String)],
-    body: Bytes,
-) -> Result<StatusCode, PostError>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    let mut request = Request::post(url.path_and_query())
-        .header(header::HOST, url.authority())
+    let mut request = client
+        .post(url.as_str())
         .header(header::CONTENT_TYPE, "application/json")
-        .header(
-            header::USER_AGENT,
-            concat!("blockchain-node/", env!("CARGO_PKG_VERSION")),
-        )
         .header(header::CONNECTION, "close");
     for (name, value) in headers {
         request = request.header(*name, value.as_str());
     }
-    let request = request.body(Full::new(body))?;
-    // The connection is driven here, beside the request, so that it closes
-    // with this future, on the answer's head as on a timeout.
-    let mut connection = std::pin::pin!(connection);
-    let mut answer = std::pin::pin!(sender.send_request(request));
-    tokio::select! {
-        biased;
-        answer = &mut answer => Ok(answer?.status()),
-        closed = &mut connection => {
-            closed?;
-            // It ended cleanly: the answer, or why there is none, was handed over.
-            Ok(answer.await?.status())
-        }
-    }
+    let answer = request.body(body).send().await?;
+    Ok(answer.status())
 }
 
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
 
-    fn tls() -> TlsConnector {
-        tls_connector(None).expect("the bundled roots")
+    fn client() -> reqwest::Client {
+        delivery_client(None).expect("the bundled roots")
     }
 
     async fn bind() -> (TcpListener, WebhookUrl) {
@@ -241,6 +242,7 @@ mod tests {
     #[tokio::test]
     async fn the_request_is_a_json_post_and_the_status_comes_back() {
         let (listener, url) = bind().await;
+        let address = listener.local_addr().expect("an address");
         let server = tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accepts");
             let request = read_request(&mut stream).await;
@@ -251,8 +253,8 @@ mod tests {
             request
         });
         let status = post_json(
+            &client(),
             &url,
-            &tls(),
             &[("x-signature", "abc".to_owned())],
             Bytes::from_static(b"{\"a\":1}"),
         )
@@ -265,10 +267,12 @@ mod tests {
             "{request}"
         );
         for line in [
-            format!("host: {}", url.authority()),
+            format!("host: {address}"),
             "content-type: application/json".to_owned(),
             "x-signature: abc".to_owned(),
             "content-length: 7".to_owned(),
+            "connection: close".to_owned(),
+            format!("user-agent: blockchain-node/{}", env!("CARGO_PKG_VERSION")),
         ] {
             assert!(
                 request.contains(&format!("\r\n{line}\r\n")),
@@ -287,7 +291,7 @@ mod tests {
             read_request(&mut stream).await;
             listener
         });
-        let closed = post_json(&url, &tls(), &[], Bytes::from_static(b"{}")).await;
+        let closed = post_json(&client(), &url, &[], Bytes::from_static(b"{}")).await;
         assert!(matches!(closed, Err(PostError::Http(_))), "{closed:?}");
         // No answer at all: when the attempt is dropped (as on its timeout),
         // the receiver sees the connection close.
@@ -303,19 +307,60 @@ mod tests {
         });
         let abandoned = tokio::time::timeout(
             Duration::from_millis(300),
-            post_json(&url, &tls(), &[], Bytes::from_static(b"{}")),
+            post_json(&client(), &url, &[], Bytes::from_static(b"{}")),
         )
         .await;
         assert!(abandoned.is_err(), "no answer came");
         assert_eq!(server.await.expect("the server ends"), 0, "end of stream");
 
-        // Nothing listening; https.
+        // Nothing listening.
         let refused = {
             let (listener, url) = bind().await;
             drop(listener);
-            post_json(&url, &tls(), &[], Bytes::new()).await
+            post_json(&client(), &url, &[], Bytes::new()).await
         };
         assert!(matches!(refused, Err(PostError::Connect(_))), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let (listener, url) = bind().await;
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accepts");
+            read_request(&mut stream).await;
+            stream
+                .write_all(
+                    b"HTTP/1.1 307 Temporary Redirect\r\nlocation: http://10.0.0.1/\r\ncontent-length: 0\r\n\r\n",
+                )
+                .await
+                .expect("writes");
+        });
+        let status = post_json(&client(), &url, &[], Bytes::from_static(b"{}"))
+            .await
+            .expect("an answer");
+        assert_eq!(status, StatusCode::TEMPORARY_REDIRECT);
+        server.await.expect("the server ends");
+    }
+
+    #[tokio::test]
+    async fn localhost_is_reached_on_the_loopback_address() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let port = listener.local_addr().expect("an address").port();
+        let url = WebhookUrl::parse(&format!("http://localhost:{port}/")).expect("a URL");
+        let server = tokio::spawn(async move {
+            let (mut stream, peer) = listener.accept().await.expect("accepts");
+            read_request(&mut stream).await;
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                .await
+                .expect("writes");
+            peer
+        });
+        let status = post_json(&client(), &url, &[], Bytes::new())
+            .await
+            .expect("an answer");
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert!(server.await.expect("the server ends").ip().is_loopback());
     }
 
     #[tokio::test]
@@ -332,7 +377,7 @@ mod tests {
                 .await;
             hello[0]
         });
-        let failed = post_json(&https, &tls(), &[], Bytes::new()).await;
+        let failed = post_json(&client(), &https, &[], Bytes::new()).await;
         assert!(matches!(failed, Err(PostError::Tls(_))), "{failed:?}");
         assert_eq!(
             server.await.expect("the server ends"),
@@ -346,14 +391,14 @@ mod tests {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let missing = directory.path().join("missing.pem");
         assert!(matches!(
-            tls_connector(Some(&missing)),
-            Err(CaError::Read { .. })
+            delivery_client(Some(&missing)),
+            Err(StartError::Ca(CaError::Read { .. }))
         ));
         let empty = directory.path().join("empty.pem");
         std::fs::write(&empty, "no certificate here\n").expect("writes");
         assert!(matches!(
-            tls_connector(Some(&empty)),
-            Err(CaError::Pem { .. })
+            delivery_client(Some(&empty)),
+            Err(StartError::Ca(CaError::Pem { .. }))
         ));
     }
 }

@@ -53,39 +53,9 @@ impl WebhookUrl {
         self.0.as_str()
     }
 
-    /// `http` or `https`.
-    pub fn scheme(&self) -> &str {
-        self.0.scheme()
-    }
-
-    /// The host as the URL names it (IPv6 in brackets).
-    pub fn host_str(&self) -> &str {
-        self.0.host_str().expect("checked: the URL has a host")
-    }
-
     /// The host parsed: a domain or an IP address.
     pub fn host(&self) -> Host<&str> {
         self.0.host().expect("checked: the URL has a host")
-    }
-
-    /// The port, explicit or the scheme's default.
-    pub fn port(&self) -> u16 {
-        self.0
-            .port_or_known_default()
-            .expect("checked: http and https have default ports")
-    }
-
-    /// `host[:port]` as the `Host` header carries it (the port when explicit).
-    pub fn authority(&self) -> String {
-        match self.0.port() {
-            Some(port) => format!("{}:{port}", self.host_str()),
-            None => self.host_str().to_owned(),
-        }
-    }
-
-    /// Path and query, as the request line carries them.
-    pub fn path_and_query(&self) -> &str {
-        &self.0[url::Position::BeforePath..url::Position::AfterQuery]
     }
 
     /// Whether the host is this machine: `localhost`, 127.0.0.0/8 or ::1.
@@ -290,14 +260,15 @@ mod tests {
     }
 
     #[test]
-    fn request_parts_come_from_the_url() {
-        let hook = url("http://[::1]:9000/a/b?c=d");
-        assert_eq!(hook.host_str(), "[::1]");
-        assert_eq!(hook.port(), 9000);
-        assert_eq!(hook.path_and_query(), "/a/b?c=d");
-        assert_eq!(hook.authority(), "[::1]:9000");
-        assert_eq!(url("http://example.com:80/").authority(), "example.com");
-        assert_eq!(url("http://example.com").path_and_query(), "/");
-        assert_eq!(url("https://example.com").port(), 443);
+    fn the_url_sent_is_the_normal_form() {
+        for (text, sent) in [
+            ("http://[::1]:9000/a/b?c=d", "http://[::1]:9000/a/b?c=d"),
+            ("http://example.com:80/", "http://example.com/"),
+            ("http://example.com", "http://example.com/"),
+            ("https://EXAMPLE.com:443/x", "https://example.com/x"),
+            (" http://localhost:8000/hook ", "http://localhost:8000/hook"),
+        ] {
+            assert_eq!(url(text).as_str(), sent, "{text}");
+        }
     }
 }
