@@ -13,7 +13,7 @@ use crate::auth::cookie::ApiCookie;
 use crate::chain::Chain;
 use crate::config::Config;
 use crate::mempool::MempoolPolicy;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, TimedStorage};
 use crate::mining::MiningControl;
 use crate::p2p::Network;
 use crate::storage;
@@ -132,7 +132,7 @@ pub async fn start(config: Config) -> Result<RunningNode, NodeError> {
     tracing::info!(network = config.network.name(), data_dir = %config.data_dir.display(), db = %storage::redact_url(&config.db_url), "starting");
     let metrics = Arc::new(Metrics::default());
     let storage = storage::open(&config.db_url).await?;
-    let storage = Arc::new(storage::TimedStorage::new(storage, Arc::clone(&metrics)));
+    let storage = Arc::new(TimedStorage::new(storage, Arc::clone(&metrics)));
     let policy = MempoolPolicy {
         max_transactions: config.mempool_max,
         min_relay_fee: config.min_relay_fee,

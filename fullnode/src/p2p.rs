@@ -27,7 +27,8 @@
 //! - [`rejects`]: gossiped transactions lately refused, not checked again;
 //! - [`verify_queue`]: gossiped transactions waiting for a worker, per peer;
 //! - [`workers`]: tasks that call into the chain (connect blocks, submit
-//!   transactions, answer requests, publish what the chain accepted).
+//!   transactions, answer requests, publish what the chain accepted);
+//! - [`metrics`]: libp2p's metrics and the sync protocol's, from the swarm's events.
 //!
 //! Headers-first sync is the core's state machine,
 //! [`blockchain_core::sync::SyncManager`], keyed by [`PeerId`].
@@ -40,6 +41,7 @@ mod error;
 mod event_loop;
 pub mod identity;
 mod inbound;
+mod metrics;
 mod orphans;
 mod outbound;
 pub mod peers;
@@ -54,6 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
+use prometheus_client::registry::Registry;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use self::error::{BehaviourError, DialRefusal, IdentityError, StartError};
@@ -117,6 +120,8 @@ pub struct Network {
     commands: mpsc::Sender<Command>,
     view: watch::Receiver<NetworkView>,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// libp2p's metrics, rendered by `GET /metrics`.
+    metrics: Registry,
 }
 
 impl Network {
@@ -131,7 +136,9 @@ impl Network {
         let peer_id = keypair.public().to_peer_id();
         let names = behaviour::ProtocolNames::for_network(chain.params().name)?;
         let caps = behaviour::InboundCaps::per_ip(config.max_inbound_per_ip);
-        let mut swarm = swarm::build(keypair, certificate, &names, caps).await?;
+        let mut registry = Registry::default();
+        let mut swarm = swarm::build(keypair, certificate, &names, caps, &mut registry).await?;
+        let metrics = metrics::NetworkMetrics::new(&mut registry);
         let mut listeners = Vec::new();
         for addr in &config.listen {
             let addr: Multiaddr = addr.parse().map_err(|error| StartError::ListenAddr {
@@ -164,9 +171,16 @@ impl Network {
             listen_addrs,
             ..NetworkView::default()
         });
-        let task =
-            event_loop::EventLoop::spawn(swarm, names, chain, receiver, view_sender, bootstrap)
-                .await?;
+        let task = event_loop::EventLoop::spawn(
+            swarm,
+            names,
+            chain,
+            receiver,
+            view_sender,
+            bootstrap,
+            metrics,
+        )
+        .await?;
         tracing::info!(%peer_id, "peer-to-peer layer started");
         Ok(Arc::new(Network {
             peer_id,
@@ -174,7 +188,14 @@ impl Network {
             commands,
             view,
             task: std::sync::Mutex::new(Some(task)),
+            metrics: registry,
         }))
+    }
+
+    /// libp2p's metrics: connections, bandwidth, gossipsub, Kademlia,
+    /// identify, ping and the sync protocol.
+    pub fn metrics_registry(&self) -> &Registry {
+        &self.metrics
     }
 
     /// This node's peer id.

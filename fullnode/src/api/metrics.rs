@@ -1,5 +1,6 @@
-//! `GET /metrics` (Prometheus text format, outside `/api/v1`); the requests
-//! are counted by the HTTP metrics layer of [`super::middleware`].
+//! `GET /metrics` (Prometheus text format, outside `/api/v1`): the node's
+//! metrics, then libp2p's when the peer-to-peer layer runs; the requests are
+//! counted by the HTTP metrics layer of [`super::middleware`].
 
 use axum::extract::State;
 use axum::http::header;
@@ -25,6 +26,10 @@ pub(super) async fn scrape(State(state): State<AppState>) -> Response {
         event_clients: state.events.clients(),
         event_clients_dropped: state.events.dropped(),
     };
-    let text = state.metrics.render(&readings);
+    let network = state
+        .network
+        .as_ref()
+        .map(|network| network.metrics_registry());
+    let text = state.metrics.render(&readings, network);
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }

@@ -123,6 +123,7 @@ on_both_backends! {
     ],
     metrics: [
         metrics_parse_and_move_when_a_block_is_mined,
+        libp2p_metrics_follow_the_peer_to_peer_layer,
     ],
     login: [
         admin_logs_in_and_reaches_protected_routes_remotely,

@@ -9,6 +9,7 @@ use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
     allow_block_list, connection_limits, gossipsub, identify, kad, ping, request_response,
 };
+use prometheus_client::registry::Registry;
 
 pub use blockchain_p2p::{ProtocolNames, SyncCodec, gossipsub_config, message_id_of};
 
@@ -59,14 +60,17 @@ impl Behaviour {
             keypair,
             names,
             InboundCaps::per_ip(DEFAULT_MAX_INBOUND_PER_IP),
+            None,
         )
     }
 
-    /// [`Behaviour::new`] with these inbound caps.
+    /// [`Behaviour::new`] with these inbound caps, and gossipsub's own
+    /// metrics (mesh, topics, scores) in `metrics` when given.
     pub fn with_inbound_caps(
         keypair: &Keypair,
         names: &ProtocolNames,
         caps: InboundCaps,
+        metrics: Option<&mut Registry>,
     ) -> Result<Self, BehaviourError> {
         let peer_id = keypair.public().to_peer_id();
         let gossip_config = gossipsub_config()
@@ -76,6 +80,13 @@ impl Behaviour {
             gossip_config,
         )
         .map_err(|error| BehaviourError::Gossipsub(error.to_string()))?;
+        if let Some(registry) = metrics {
+            // Before subscribing, so the metrics see the node join its topics.
+            gossipsub = gossipsub.with_metrics(
+                registry.sub_registry_with_prefix("libp2p_gossipsub"),
+                gossipsub::MetricsConfig::default(),
+            );
+        }
         gossipsub.subscribe(&names.blocks)?;
         gossipsub.subscribe(&names.transactions)?;
 

@@ -26,6 +26,7 @@ use super::admission::Admission;
 use super::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
 use super::connections::Connections;
 use super::error::StartError;
+use super::metrics::NetworkMetrics;
 use super::outbound::{Origin, Redialer};
 use super::peers::PeerBook;
 use super::recent::RecentIds;
@@ -75,6 +76,8 @@ pub(super) struct EventLoop {
     redialer: Redialer,
     last_progress_log: Instant,
     ticks: u64,
+    /// libp2p's metrics and the sync protocol's.
+    metrics: NetworkMetrics,
 }
 
 impl std::fmt::Debug for EventLoop {
@@ -94,6 +97,7 @@ impl EventLoop {
         commands: mpsc::Receiver<Command>,
         view: watch::Sender<NetworkView>,
         bootstrap: Vec<Multiaddr>,
+        metrics: NetworkMetrics,
     ) -> Result<tokio::task::JoinHandle<()>, StartError> {
         let (headers, tip) = workers::load_header_chain(&chain).await?;
         let (report_sender, reports) = mpsc::channel(REPORTS);
@@ -133,6 +137,7 @@ impl EventLoop {
             redialer: Redialer::default(),
             last_progress_log: Instant::now(),
             ticks: 0,
+            metrics,
         };
         let now = Instant::now();
         for addr in bootstrap {
@@ -197,6 +202,7 @@ impl EventLoop {
     }
 
     fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        self.metrics.record(&event);
         match event {
             SwarmEvent::Behaviour(event) => self.on_behaviour_event(event),
             SwarmEvent::ConnectionEstablished {

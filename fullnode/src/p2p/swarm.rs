@@ -10,6 +10,7 @@ use libp2p::identity::Keypair;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, Swarm, noise, tcp, yamux};
 use libp2p_webrtc::tokio::Certificate;
+use prometheus_client::registry::Registry;
 
 use super::addresses::with_peer_id;
 use super::behaviour::{Behaviour, InboundCaps, ProtocolNames};
@@ -20,12 +21,14 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Listeners report their addresses within this long, or the start fails.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A swarm with every transport of DESIGN §4.
+/// A swarm with every transport of DESIGN §4, counting the bytes of each
+/// transport and gossipsub's own metrics into `metrics`.
 pub(super) async fn build(
     keypair: Keypair,
     certificate: Certificate,
     names: &ProtocolNames,
     caps: InboundCaps,
+    metrics: &mut Registry,
 ) -> Result<Swarm<Behaviour>, StartError> {
     let transport = |transport: &'static str| {
         move |error: &dyn std::fmt::Display| StartError::Transport {
@@ -51,8 +54,9 @@ pub(super) async fn build(
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
         .map_err(|error| transport("WebSocket")(&error))?
+        .with_bandwidth_metrics(metrics)
         .with_behaviour(|keypair| {
-            Behaviour::with_inbound_caps(keypair, names, caps)
+            Behaviour::with_inbound_caps(keypair, names, caps, Some(metrics))
                 .map_err(Box::<dyn std::error::Error + Send + Sync>::from)
         })
         .map_err(|error| transport("behaviour")(&error))?

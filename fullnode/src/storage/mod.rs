@@ -8,7 +8,6 @@
 mod sql;
 #[cfg(test)]
 mod tests;
-mod timed;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,7 +17,6 @@ use blockchain_core::state::{Account, BlockUndo};
 use blockchain_core::{Address, Block, BlockHash, Header, Transaction, Txid, Work};
 
 pub use sql::SqlStorage;
-pub use timed::TimedStorage;
 
 /// File name of the default SQLite database inside the data directory.
 pub const SQLITE_FILE_NAME: &str = "blockchain.db";

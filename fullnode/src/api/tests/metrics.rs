@@ -1,29 +1,22 @@
 //! GET /metrics through a real socket: the exposition parses with a strict
-//! Prometheus text parser, the chain gauges and counters move when a block
-//! is mined, HTTP requests are labelled with route templates (never raw
-//! paths), and database operations are timed.
+//! reader of its format ([`crate::metrics::exposition`]), the chain gauges
+//! and counters move when a block is mined, HTTP requests are labelled with
+//! route templates (never raw paths), database operations are timed, and
+//! libp2p's metrics follow once the peer-to-peer layer runs.
 
 use std::net::SocketAddr;
 
-use openmetrics_parser::prometheus::parse_prometheus;
-use openmetrics_parser::{MetricsExposition, PrometheusType, PrometheusValue};
 use serde_json::json;
 
 use super::harness::{api, eventually, sign, test_config, transaction_json, vector_key};
 use super::socket::http;
+use crate::metrics::exposition::Exposition;
 use crate::node;
 use crate::test_support::TestDatabase;
 
 /// A parsed scrape of GET /metrics.
-pub(super) struct Scrape(MetricsExposition<PrometheusType, PrometheusValue>);
-
-impl std::fmt::Debug for Scrape {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut names: Vec<&String> = self.0.families.keys().collect();
-        names.sort();
-        f.debug_tuple("Scrape").field(&names).finish()
-    }
-}
+#[derive(Debug)]
+pub(super) struct Scrape(Exposition);
 
 impl Scrape {
     /// Scrapes the node at `address`; the text must parse.
@@ -35,76 +28,26 @@ impl Scrape {
             Some("text/plain; version=0.0.4; charset=utf-8")
         );
         let text = String::from_utf8(reply.body).expect("the exposition is UTF-8");
-        let exposition = parse_prometheus(&text)
-            .unwrap_or_else(|error| panic!("GET /metrics does not parse ({error:?}):\n{text}"));
+        let exposition = Exposition::parse(&text)
+            .unwrap_or_else(|error| panic!("GET /metrics does not parse ({error}):\n{text}"));
         Scrape(exposition)
     }
 
-    /// Every sample of `family` as (labels, value); a histogram's value is
-    /// its count of observations.
-    fn samples(&self, family: &str) -> Vec<(Vec<(String, String)>, f64)> {
-        let family = self
-            .0
-            .families
-            .get(family)
-            .unwrap_or_else(|| panic!("no family {family} in {self:?}"));
-        family
-            .iter_samples()
-            .map(|sample| {
-                let labels = sample
-                    .get_labelset()
-                    .expect("samples of a parsed family have labels")
-                    .iter()
-                    .map(|(name, value)| (name.clone(), value.clone()))
-                    .collect();
-                let value = match &sample.value {
-                    PrometheusValue::Gauge(number) | PrometheusValue::Unknown(number) => {
-                        number.as_f64()
-                    }
-                    PrometheusValue::Counter(counter) => counter.value.as_f64(),
-                    PrometheusValue::Histogram(histogram) => {
-                        let count = histogram.count.expect("a histogram has a count");
-                        let infinite = histogram.buckets.last().expect("a histogram has buckets");
-                        assert_eq!(infinite.upper_bound, f64::INFINITY);
-                        assert_eq!(infinite.count.as_f64(), count as f64);
-                        count as f64
-                    }
-                    PrometheusValue::Summary(_) => panic!("the node has no summaries"),
-                };
-                (labels, value)
-            })
-            .collect()
+    /// The value of the sample named `name` with exactly `labels` (0 when
+    /// there is none); a histogram's name stands for its count of
+    /// observations. Its family must exist.
+    pub(super) fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.0.value(name, labels).unwrap_or(0.0)
     }
 
-    /// The value of the one sample of `family` with exactly `labels`
-    /// (0 when there is none).
-    pub(super) fn value(&self, family: &str, labels: &[(&str, &str)]) -> f64 {
-        let mut wanted: Vec<(String, String)> = labels
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect();
-        wanted.sort();
-        self.samples(family)
-            .into_iter()
-            .find(|(labels, _)| {
-                let mut labels = labels.clone();
-                labels.sort();
-                labels == wanted
-            })
-            .map_or(0.0, |(_, value)| value)
+    /// The sum of the samples named `name`, whatever their labels.
+    fn total(&self, name: &str) -> f64 {
+        self.0.total(name)
     }
 
-    /// Every value the label `name` takes in `family`.
-    fn label_values(&self, family: &str, name: &str) -> Vec<String> {
-        self.samples(family)
-            .into_iter()
-            .filter_map(|(labels, _)| {
-                labels
-                    .into_iter()
-                    .find(|(label, _)| label == name)
-                    .map(|(_, value)| value)
-            })
-            .collect()
+    /// Every value the label `label` takes in the samples named `name`.
+    fn label_values(&self, name: &str, label: &str) -> Vec<String> {
+        self.0.label_values(name, label)
     }
 }
 
@@ -231,5 +174,86 @@ pub(super) async fn metrics_parse_and_move_when_a_block_is_mined(database: TestD
         );
     }
 
+    node.stop().await.expect("a clean stop");
+}
+
+pub(super) async fn libp2p_metrics_follow_the_peer_to_peer_layer(database: TestDatabase) {
+    let mut config = test_config(&database);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".to_owned()];
+    let node = node::start(config).await.expect("the node starts");
+    let address = node.http_addr;
+    let authorization = format!("Bearer {}", node.cookie().token());
+    let before = Scrape::of(address).await;
+    // The node joined its two gossip topics.
+    assert_eq!(
+        before.total("libp2p_gossipsub_topic_subscription_status"),
+        2.0
+    );
+    assert_eq!(
+        before.value("libp2p_request_response_requests_received_total", &[]),
+        0.0
+    );
+
+    // A block for a peer to sync, then the peer (on SQLite whatever the
+    // backend under test: only this node's metrics are checked).
+    let body = json!({ "miner_address": vector_key(0).address, "count": 1 }).to_string();
+    let mined = http(
+        address,
+        "POST",
+        &api("/mining/blocks"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", authorization.as_str()),
+        ],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(mined.status, 201);
+    let listen_addr = node
+        .network()
+        .expect("the node listens")
+        .listen_addrs_text()
+        .into_iter()
+        .next()
+        .expect("one listen address");
+    let peer_database = TestDatabase::sqlite();
+    let mut peer_config = test_config(&peer_database);
+    peer_config.bootstrap = vec![listen_addr];
+    let peer = node::start(peer_config).await.expect("the peer starts");
+    eventually(30, "the peer to sync the block", || async {
+        peer.chain.status().header.height == 1
+    })
+    .await;
+
+    eventually(30, "libp2p's counters to count the peer", || async {
+        let scrape = Scrape::of(address).await;
+        scrape.total("libp2p_swarm_connections_established_total") >= 1.0
+            && scrape.total("libp2p_swarm_connections_incoming_total") >= 1.0
+            && scrape.total("libp2p_bandwidth_bytes_total") > 0.0
+            && scrape.total("libp2p_identify_received_total") >= 1.0
+            && scrape.value("libp2p_request_response_requests_received_total", &[]) >= 1.0
+            && scrape.value("libp2p_request_response_responses_sent_total", &[]) >= 1.0
+    })
+    .await;
+    // Every protocol has its families by now (a family with labels shows
+    // once it has a series).
+    let after = Scrape::of(address).await;
+    for prefix in [
+        "libp2p_swarm_",
+        "libp2p_bandwidth_",
+        "libp2p_gossipsub_",
+        "libp2p_kad_",
+        "libp2p_identify_",
+        "libp2p_ping_",
+        "libp2p_request_response_",
+    ] {
+        assert!(
+            after.0.names().iter().any(|name| name.starts_with(prefix)),
+            "no {prefix}* family in {:?}",
+            after.0.names()
+        );
+    }
+
+    peer.stop().await.expect("a clean stop");
     node.stop().await.expect("a clean stop");
 }

@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use blockchain_core::state::{Account, BlockUndo};
 use blockchain_core::{Address, Block, BlockHash, Header, Transaction, Txid, Work};
 
-use super::{
+use super::Metrics;
+use crate::storage::{
     Backend, ChainUpdate, OutboxEntry, PendingWrite, Storage, StorageError, StoredBlock,
     StoredHeader, StoredPeer, StoredTransaction, StoredWebhook,
 };
-use crate::metrics::Metrics;
 
 /// Times every database operation of `S` into [`Metrics::observe_database`],
 /// labelled with the trait method's name.
