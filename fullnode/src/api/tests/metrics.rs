@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::harness::{api, eventually, sign, test_config, transaction_json, vector_key};
 use super::socket::http;
-use crate::metrics::exposition::Exposition;
+use crate::metrics::exposition::{Exposition, Kind};
 use crate::node;
 use crate::test_support::TestDatabase;
 
@@ -30,6 +30,14 @@ impl Scrape {
         let text = String::from_utf8(reply.body).expect("the exposition is UTF-8");
         let exposition = Exposition::parse(&text)
             .unwrap_or_else(|error| panic!("GET /metrics does not parse ({error}):\n{text}"));
+        // The Prometheus text parser knows no other types (no `info`, `unknown`).
+        for (name, family) in &exposition.families {
+            assert!(
+                matches!(family.kind, Kind::Counter | Kind::Gauge | Kind::Histogram),
+                "{name} is a {:?}",
+                family.kind
+            );
+        }
         Scrape(exposition)
     }
 
