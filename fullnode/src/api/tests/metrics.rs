@@ -4,15 +4,17 @@
 //! paths), and database operations are timed.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use blockchain_core::params::REGTEST;
 use openmetrics_parser::prometheus::parse_prometheus;
 use openmetrics_parser::{MetricsExposition, PrometheusType, PrometheusValue};
 use serde_json::json;
 
-use super::harness::{api, eventually, sign, test_config, transaction_json, vector_key};
+use super::harness::{api, sign, test_config, transaction_json, vector_key, wait_until_async};
 use super::socket::http;
 use crate::node;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// A parsed scrape of GET /metrics.
 pub(super) struct Scrape(MetricsExposition<PrometheusType, PrometheusValue>);
@@ -34,7 +36,7 @@ impl Scrape {
             reply.header("content-type"),
             Some("text/plain; version=0.0.4; charset=utf-8")
         );
-        let text = String::from_utf8(reply.body).expect("the exposition is UTF-8");
+        let text = String::from_utf8(reply.raw).expect("the exposition is UTF-8");
         let exposition = parse_prometheus(&text)
             .unwrap_or_else(|error| panic!("GET /metrics does not parse ({error:?}):\n{text}"));
         Scrape(exposition)
@@ -155,15 +157,17 @@ pub(super) async fn metrics_parse_and_move_when_a_block_is_mined(database: TestD
         "POST",
         &api("/transactions"),
         &[("Content-Type", "application/json")],
-        transaction_json(&transaction).to_string().as_bytes(),
+        transaction_json(&REGTEST, &transaction)
+            .to_string()
+            .as_bytes(),
     )
     .await;
     assert_eq!(submitted.status, 202);
 
     // The counters follow the chain's events on a task of their own.
-    eventually(
-        10,
+    wait_until_async(
         "the counters to count the block and the transaction",
+        Duration::from_secs(10),
         || async {
             let scrape = Scrape::of(address).await;
             scrape.value("blockchain_blocks_connected_total", &[]) == 2.0
