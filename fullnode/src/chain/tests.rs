@@ -231,31 +231,34 @@ async fn unrequested_blocks_are_stored_only_when_they_add_work() {
     assert!(!chain.knows_block(&side.hash()).await);
     assert_eq!(database_blocks(&chain).await, 2, "genesis and block 1 only");
 
-    let checked = chain
-        .check_block(side.clone(), time + 1, Arrival::Requested)
-        .await
-        .expect("valid");
     assert_eq!(
-        chain
-            .submit_checked_block(checked, Arrival::Requested)
-            .await
-            .expect("stored"),
+        check_and_submit(&chain, &side, time + 1, Arrival::Requested).await,
         BlockOutcome::SideBranch
     );
 
     let two = mine_unsubmitted(&chain, &one.hash(), &mut state, time + 2).await;
-    let checked = chain
-        .check_block(two.clone(), time + 2, Arrival::Unrequested)
-        .await
-        .expect("adds work");
     assert_eq!(
-        chain
-            .submit_checked_block(checked, Arrival::Unrequested)
-            .await
-            .expect("stored"),
+        check_and_submit(&chain, &two, time + 2, Arrival::Unrequested).await,
         BlockOutcome::NewTip
     );
     assert_eq!(chain.status().hash, two.hash());
+}
+
+/// Checks `block`, arrived as `arrival` at `now`, which must pass, then stores it.
+async fn check_and_submit(
+    chain: &Chain,
+    block: &Block,
+    now: u64,
+    arrival: Arrival,
+) -> BlockOutcome {
+    let checked = chain
+        .check_block(block.clone(), now, arrival)
+        .await
+        .expect("the block passes its checks");
+    chain
+        .submit_checked_block(checked, arrival)
+        .await
+        .expect("stored")
 }
 
 /// Blocks in the block index (what storage loaded plus what was stored since).
