@@ -15,6 +15,6 @@ pub mod mining;
 pub mod node;
 pub mod p2p;
 pub mod storage;
-#[cfg(test)]
-mod test_support;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod webhooks;

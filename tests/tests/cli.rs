@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::support::data;
-use crate::support::http::get;
 use crate::support::node::{NodeOptions, NodeProcess, cli_binary};
+use blockchain_testkit::http::get;
+use blockchain_testkit::vectors::repository_json;
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -209,7 +209,7 @@ fn the_command_line_client_drives_a_node() {
 
     // A keystore made by the Python reference reads the same way.
     let python = files.join("python.json");
-    let vector = &data("core/tests/data/keystore.json")[0];
+    let vector = &repository_json("core/tests/data/keystore.json")[0];
     std::fs::write(&python, vector["keystore"].to_string()).expect("written");
     assert_eq!(
         ok(

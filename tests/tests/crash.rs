@@ -12,11 +12,11 @@ use blockchain_core::crypto::SigningKey;
 use blockchain_core::header_chain::HeaderChain;
 use blockchain_core::params::REGTEST;
 use blockchain_core::{Address, Amount, Decode, Header, Transaction};
+use blockchain_node::testing::transaction_json;
+use blockchain_testkit::http::{get, request};
+use blockchain_testkit::vectors::vector_signing_key;
 use rand::{RngExt, SeedableRng};
-use serde_json::json;
 
-use crate::support::data;
-use crate::support::http::{get, request};
 use crate::support::node::{NodeOptions, NodeProcess};
 
 const KILLS: usize = 12;
@@ -24,16 +24,6 @@ const KILLS: usize = 12;
 /// Test-vector keys sending at once, one submitter each; key 0 mines and
 /// funds the others.
 const SENDERS: usize = 3;
-
-fn vector_key(index: usize) -> SigningKey {
-    let pkcs8 = hex::decode(
-        data("core/tests/data/rsa.json")["keys"][index]["pkcs8"]
-            .as_str()
-            .expect("hex"),
-    )
-    .expect("hex");
-    SigningKey::from_pkcs8_der(&pkcs8).expect("valid key")
-}
 
 /// `key`'s next payment of `amount` to `to`, with the nonce the node expects.
 fn next_payment(
@@ -85,7 +75,7 @@ fn submit_until_killed(
             addr,
             "POST",
             "/api/v1/transactions",
-            Some(&transaction_json(&transaction)),
+            Some(&transaction_json(&REGTEST, &transaction)),
         ) {
             Ok(answer) if answer.status == 202 => {
                 acknowledged
@@ -97,19 +87,6 @@ fn submit_until_killed(
             Err(_) => return,
         }
     }
-}
-
-fn transaction_json(transaction: &Transaction) -> serde_json::Value {
-    json!({
-        "version": 1,
-        "sender": hex::encode(&transaction.from),
-        "recipient": transaction.to.to_bech32m("rblk"),
-        "amount": transaction.amount.0,
-        "fee": transaction.fee.0,
-        "nonce": transaction.nonce,
-        "timestamp": transaction.time,
-        "signature": hex::encode(&transaction.signature),
-    })
 }
 
 /// Every header from genesis, verified by the core's header chain.
@@ -149,7 +126,7 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     eprintln!("crash test seed {seed} (rerun with CRASH_SEED={seed})");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
-    let keys: Vec<SigningKey> = (0..SENDERS).map(vector_key).collect();
+    let keys: Vec<SigningKey> = (0..SENDERS).map(vector_signing_key).collect();
     let sender = keys[0].public_key().address();
     let mut options = NodeOptions::regtest(dir.path());
     options.extra = vec![
@@ -252,7 +229,7 @@ fn fund_other_senders(
             node.addr,
             "POST",
             "/api/v1/transactions",
-            Some(&transaction_json(&payment)),
+            Some(&transaction_json(&REGTEST, &payment)),
         )
         .expect("the node answers");
         assert_eq!(answer.status, 202, "{:?}", answer.body);

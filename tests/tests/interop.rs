@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use blockchain_core::{Block, Decode};
 use serde_json::{Value, json};
 
-use crate::support::http::get;
 use crate::support::node::{NodeOptions, NodeProcess};
+use blockchain_testkit::http::get;
 
 fn js_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("js")
@@ -44,7 +44,7 @@ fn run_js_peer(node: &NodeProcess, script: &str, addr: &str) -> Vec<Value> {
             }
         }
     });
-    let miner = crate::support::vector_address(0);
+    let miner = blockchain_testkit::vectors::vector_address(0);
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut events = Vec::new();
     let mut subscribed = false;

@@ -19,9 +19,9 @@ use serde_json::json;
 
 use crate::p2p::{node_with, tip};
 use crate::support::evil_peer::{EvilPeer, Lie, made_up_chain};
-use crate::support::http::get;
 use crate::support::node::NodeProcess;
-use crate::support::{data, vector_address};
+use blockchain_testkit::http::get;
+use blockchain_testkit::vectors::{repository_json, vector_address};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -202,7 +202,7 @@ fn transactions_gossiped_out_of_order_are_all_accepted() {
         &dir.path().join("node"),
         &crate::p2p::NO_MIN_RELAY_FEE.map(str::to_owned),
     );
-    let vectors = data("tests/data/rest_transactions.json");
+    let vectors = repository_json("tests/data/rest_transactions.json");
     let vectors = vectors["transactions"]["regtest"].as_array().expect("txs");
     // Fund their sender.
     node.mine(&vector_address(0), 1);

@@ -6,35 +6,29 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::http::{get, post};
 use crate::support::node::{NodeOptions, NodeProcess};
-use crate::support::{data, vector_address};
+use blockchain_testkit::http::{get, post};
+use blockchain_testkit::vectors::{repository_json, vector_address};
 
-/// Waits until `done` holds, or fails with `what` and the logs.
+/// Waits until `done` holds, or fails with `what` and the tails of the nodes' logs.
 pub(crate) fn wait_until(
     what: &str,
     timeout: Duration,
     nodes: &[&NodeProcess],
-    mut done: impl FnMut() -> bool,
+    done: impl FnMut() -> bool,
 ) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        if Instant::now() > deadline {
-            let logs: Vec<String> = nodes
-                .iter()
-                .map(|node| {
-                    let text = node.log_text();
-                    let tail: Vec<&str> = text.lines().rev().take(40).collect();
-                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-                })
-                .collect();
-            panic!(
-                "timed out waiting for {what}; logs:\n{}",
-                logs.join("\n-----\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let logs = || {
+        let tails: Vec<String> = nodes
+            .iter()
+            .map(|node| {
+                let text = node.log_text();
+                let tail: Vec<&str> = text.lines().rev().take(40).collect();
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            })
+            .collect();
+        format!("; logs:\n{}", tails.join("\n-----\n"))
+    };
+    blockchain_testkit::wait::wait_until(what, timeout, logs, done);
 }
 
 pub(crate) fn node_with(dir: &Path, extra: &[String]) -> NodeProcess {
@@ -92,7 +86,7 @@ fn nodes_find_each_other_and_gossip_blocks_and_transactions() {
     );
 
     // Transactions submitted to C are mined by B.
-    let vectors = data("tests/data/rest_transactions.json");
+    let vectors = repository_json("tests/data/rest_transactions.json");
     let transactions = vectors["transactions"]["regtest"].as_array().expect("txs");
     for transaction in transactions {
         let answer = post(c.addr, "/api/v1/transactions", &transaction["json"]);
@@ -181,7 +175,7 @@ fn partitioned_nodes_agree_on_the_most_work_chain_when_reconnected() {
     );
 
     // Side A+C: the transactions are mined there.
-    let vectors = data("tests/data/rest_transactions.json");
+    let vectors = repository_json("tests/data/rest_transactions.json");
     let transactions = vectors["transactions"]["regtest"].as_array().expect("txs");
     for transaction in transactions {
         let answer = post(a.addr, "/api/v1/transactions", &transaction["json"]);

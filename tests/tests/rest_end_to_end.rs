@@ -4,12 +4,12 @@
 
 use blockchain_core::merkle::MerkleProof;
 use blockchain_core::{Decode, MerkleHash, Txid};
+use blockchain_testkit::postgres::PostgresDatabase;
 use serde_json::json;
 
-use crate::support::http::{get, post};
 use crate::support::node::{NodeOptions, NodeProcess};
-use crate::support::postgres::TestDatabase;
-use crate::support::{data, vector_address};
+use blockchain_testkit::http::{get, post};
+use blockchain_testkit::vectors::{repository_json, vector_address};
 
 const REWARD: u64 = 5_000_000_000;
 
@@ -24,7 +24,7 @@ fn python_signed_transactions_flow(mut options: NodeOptions) {
     options
         .extra
         .extend(["--min-relay-fee".to_owned(), "0".to_owned()]);
-    let vectors = data("tests/data/rest_transactions.json");
+    let vectors = repository_json("tests/data/rest_transactions.json");
     let sender = vectors["sender_address"]["regtest"]
         .as_str()
         .expect("sender");
@@ -112,11 +112,13 @@ fn python_signed_transactions_are_mined_and_survive_a_restart_on_sqlite() {
     python_signed_transactions_flow(NodeOptions::regtest(dir.path()));
 }
 
-#[test]
-fn python_signed_transactions_are_mined_and_survive_a_restart_on_postgres() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let database = TestDatabase::create();
-    let mut options = NodeOptions::regtest(dir.path());
-    options.db = Some(database.url.clone());
-    python_signed_transactions_flow(options);
+blockchain_testkit::on_postgres! {
+    #[test]
+    fn python_signed_transactions_are_mined_and_survive_a_restart_on_postgres() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let database = PostgresDatabase::create();
+        let mut options = NodeOptions::regtest(dir.path());
+        options.db = Some(database.url().to_owned());
+        python_signed_transactions_flow(options);
+    }
 }

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::http::get;
 use crate::support::node::{NodeOptions, NodeProcess};
-use crate::support::{data, vector_address};
+use blockchain_testkit::http::get;
+use blockchain_testkit::vectors::{repository_json, vector_address};
 
 /// Longest the browser script may run.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -108,7 +108,7 @@ fn www_modules_pass_their_unit_tests() {
 /// (core/tests/data/keystore.json, a devnet keystore) for regtest. The
 /// encrypted key does not depend on the network.
 fn admin_keystore(dir: &Path) -> (PathBuf, String, String) {
-    let vector = &data("core/tests/data/keystore.json")[0];
+    let vector = &repository_json("core/tests/data/keystore.json")[0];
     let address = vector_address(0);
     let mut keystore = vector["keystore"].clone();
     keystore["network"] = "regtest".into();

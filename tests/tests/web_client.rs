@@ -14,8 +14,8 @@ use blockchain_core::{Decode, Header};
 use serde_json::Value;
 
 use crate::support::evil_peer::{EvilPeer, Lie};
-use crate::support::http::get;
 use crate::support::node::{NodeOptions, NodeProcess};
+use blockchain_testkit::http::get;
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -100,7 +100,7 @@ fn a_page_syncs_verifies_signs_and_sends_over_websocket_and_webrtc() {
     require_package();
     let dir = tempfile::tempdir().expect("temp dir");
     let node = node_with_browser_listeners(dir.path());
-    node.mine(&crate::support::vector_address(0), 5);
+    node.mine(&blockchain_testkit::vectors::vector_address(0), 5);
 
     let out = run_script(&node);
     eprintln!(
@@ -219,7 +219,7 @@ fn lying_peers_are_dropped_and_the_honest_answers_are_used() {
     require_package();
     let dir = tempfile::tempdir().expect("temp dir");
     let node = node_with_browser_listeners(dir.path());
-    let address = crate::support::vector_address(0);
+    let address = blockchain_testkit::vectors::vector_address(0);
     node.mine(&address, 5);
     let headers = node_headers(&node, 5);
     let bad_pow = EvilPeer::start(Lie::BrokenProofOfWork);

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::p2p::wait_until;
-use crate::support::http::request_with_token;
 use crate::support::node::{NodeOptions, NodeProcess};
-use crate::support::vector_address;
+use blockchain_testkit::http::request_with_token;
+use blockchain_testkit::vectors::vector_address;
 
 /// A receiver on 127.0.0.1 that records each delivery's body and answers
 /// 503 while `failing`, 200 otherwise.

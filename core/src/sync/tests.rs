@@ -47,6 +47,31 @@ fn manager() -> SyncManager<Peer> {
     SyncManager::new(HeaderChain::new(&REGTEST), (genesis.hash(), 0))
 }
 
+/// A manager that asked `peer` for headers and got `count` valid ones on
+/// genesis (made with `salt`).
+fn with_headers_from(peer: Peer, count: usize, salt: u64) -> (SyncManager<Peer>, Vec<Header>) {
+    let mut sync = manager();
+    sync.add_peer(peer);
+    sync.headers_request(&peer);
+    let headers = headers_after(&REGTEST.genesis_header(), count, salt);
+    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    (sync, headers)
+}
+
+/// [`with_headers_from`], then the blocks of those headers asked of `peer`
+/// and received; returns the hashes asked for too.
+fn with_blocks_from(
+    peer: Peer,
+    count: usize,
+    salt: u64,
+) -> (SyncManager<Peer>, Vec<Header>, Vec<BlockHash>) {
+    let (mut sync, headers) = with_headers_from(peer, count, salt);
+    let (_, _, hashes) = sync.block_requests().remove(0);
+    let blocks = headers.iter().map(|h| block(*h)).collect();
+    sync.on_blocks(&peer, &hashes, blocks).expect("asked");
+    (sync, headers, hashes)
+}
+
 #[test]
 fn headers_then_blocks_from_several_peers_in_height_order() {
     let mut sync = manager();
@@ -191,12 +216,8 @@ fn oversized_and_unlinked_batches_are_refused_without_touching_the_headers() {
 
 #[test]
 fn unsolicited_blocks_are_refused_and_failed_requests_are_asked_again() {
-    let mut sync = manager();
     let peer: Peer = 1;
-    sync.add_peer(peer);
-    sync.headers_request(&peer);
-    let headers = headers_after(&REGTEST.genesis_header(), 5, 3);
-    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    let (mut sync, _) = with_headers_from(peer, 5, 3);
     let requests = sync.block_requests();
     assert_eq!(requests.len(), 1);
     let (_, _, hashes) = &requests[0];
@@ -215,15 +236,8 @@ fn unsolicited_blocks_are_refused_and_failed_requests_are_asked_again() {
 
 #[test]
 fn an_invalid_block_stops_downloads_on_its_branch() {
-    let mut sync = manager();
     let peer: Peer = 1;
-    sync.add_peer(peer);
-    sync.headers_request(&peer);
-    let headers = headers_after(&REGTEST.genesis_header(), 3, 5);
-    sync.on_headers(&peer, &headers, NOW).expect("valid");
-    let (_, _, hashes) = sync.block_requests().remove(0);
-    let blocks = headers.iter().map(|h| block(*h)).collect();
-    sync.on_blocks(&peer, &hashes, blocks).expect("asked");
+    let (mut sync, headers, _) = with_blocks_from(peer, 3, 5);
     let ready = sync.ready_to_connect(usize::MAX);
     assert_eq!(ready.len(), 3);
     sync.on_connected(&headers[0].hash(), Connected::Invalid);
@@ -235,15 +249,8 @@ fn an_invalid_block_stops_downloads_on_its_branch() {
 
 #[test]
 fn a_block_that_was_not_stored_is_fetched_again() {
-    let mut sync = manager();
     let peer: Peer = 1;
-    sync.add_peer(peer);
-    sync.headers_request(&peer);
-    let headers = headers_after(&REGTEST.genesis_header(), 3, 7);
-    sync.on_headers(&peer, &headers, NOW).expect("valid");
-    let (_, _, hashes) = sync.block_requests().remove(0);
-    let blocks = headers.iter().map(|h| block(*h)).collect();
-    sync.on_blocks(&peer, &hashes, blocks).expect("asked");
+    let (mut sync, headers, hashes) = with_blocks_from(peer, 3, 7);
     assert_eq!(sync.ready_to_connect(usize::MAX).len(), 3);
     sync.on_connected(&headers[0].hash(), Connected::NotStored);
     sync.on_connected(&headers[1].hash(), Connected::Stored);
@@ -255,12 +262,8 @@ fn a_block_that_was_not_stored_is_fetched_again() {
 
 #[test]
 fn a_block_refused_once_is_asked_again_after_the_headers_are_rebuilt() {
-    let mut sync = manager();
     let (forger, honest): (Peer, Peer) = (1, 2);
-    sync.add_peer(forger);
-    sync.headers_request(&forger);
-    let headers = headers_after(&REGTEST.genesis_header(), 3, 7);
-    sync.on_headers(&forger, &headers, NOW).expect("valid");
+    let (mut sync, headers) = with_headers_from(forger, 3, 7);
     let (_, _, hashes) = sync.block_requests().remove(0);
     let forged = headers.iter().map(|h| block(*h)).collect();
     sync.on_blocks(&forger, &hashes, forged).expect("asked");
@@ -281,12 +284,8 @@ fn a_block_refused_once_is_asked_again_after_the_headers_are_rebuilt() {
 
 #[test]
 fn a_peer_leaving_frees_its_requests() {
-    let mut sync = manager();
     let (a, b): (Peer, Peer) = (1, 2);
-    sync.add_peer(a);
-    sync.headers_request(&a);
-    let headers = headers_after(&REGTEST.genesis_header(), 10, 6);
-    sync.on_headers(&a, &headers, NOW).expect("valid");
+    let (mut sync, headers) = with_headers_from(a, 10, 6);
     assert_eq!(sync.block_requests().len(), 1);
     sync.remove_peer(&a);
     sync.add_peer(b);
@@ -442,12 +441,8 @@ fn unrequested_blocks_are_judged_by_their_header_against_a_known_parent() {
 /// Downloaded blocks go to the connector only as far as its room allows.
 #[test]
 fn blocks_are_handed_on_within_the_connector_room() {
-    let mut sync = manager();
     let peer: Peer = 1;
-    sync.add_peer(peer);
-    sync.headers_request(&peer);
-    let headers = headers_after(&REGTEST.genesis_header(), 3, 5);
-    sync.on_headers(&peer, &headers, NOW).expect("valid");
+    let (mut sync, headers) = with_headers_from(peer, 3, 5);
     let (_, _, hashes) = sync.block_requests().pop().expect("a request");
     let blocks: Vec<Block> = headers.iter().map(|header| block(*header)).collect();
     let size = blocks[0].encoded_len();

@@ -16,9 +16,10 @@ use blockchain_node::chain::{BlockOutcome, Chain};
 use blockchain_node::clock::now_ms;
 use blockchain_node::miner::{Template, search};
 use blockchain_node::storage;
+use blockchain_testkit::postgres::PostgresDatabase;
+use blockchain_testkit::vectors::vector_signing_key;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use sqlx::{AssertSqlSafe, Connection};
 
 /// Blocks of signed transactions prepared (each signature costs ~6 ms).
 pub(crate) const TX_BLOCKS: usize = 20;
@@ -126,24 +127,10 @@ fn sender_keys() -> Vec<SigningKey> {
     keys
 }
 
-/// The RSA test-vector key 0: its coinbase funds the senders.
-fn treasury_key() -> SigningKey {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/data/rsa.json");
-    let text =
-        std::fs::read_to_string(&path).expect("core/tests/data/rsa.json is in the repository");
-    let vectors: serde_json::Value = serde_json::from_str(&text).expect("rsa.json is JSON");
-    let pkcs8 = hex::decode(
-        vectors["keys"][0]["pkcs8"]
-            .as_str()
-            .expect("pkcs8 is a string"),
-    )
-    .expect("pkcs8 is hex");
-    SigningKey::from_pkcs8_der(&pkcs8).expect("the vector keys are valid")
-}
-
 fn build_fixture() -> Fixture {
     let keys = sender_keys();
-    let treasury = treasury_key();
+    // The RSA test-vector key 0: its coinbase funds the senders.
+    let treasury = vector_signing_key(0);
     let mut state = StateTree::new();
     let mut parent = PARAMS.genesis_header();
     let mut next_block = |miner: Address, transactions: Vec<Transaction>| {
@@ -276,7 +263,7 @@ pub(crate) enum ChainStore {
     /// A new SQLite file in a new temporary directory for each chain.
     Sqlite,
     /// One PostgreSQL database for the run, emptied for each chain.
-    Postgres(BenchDatabase),
+    Postgres(PostgresDatabase),
 }
 
 /// A chain at the height of the funding blocks, on its own storage.
@@ -303,7 +290,7 @@ impl ChainStore {
             }
             ChainStore::Postgres(database) => {
                 database.empty().await;
-                (database.url(), None)
+                (database.url().to_owned(), None)
             }
         };
         let storage = storage::open(&url).await.expect("the database opens");
@@ -320,86 +307,6 @@ impl ChainStore {
         FreshChain {
             chain,
             _directory: directory,
-        }
-    }
-}
-
-/// The database the bench connects to in order to create its own.
-const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-/// Set to 1 to skip PostgreSQL, as for the tests.
-const SKIP_POSTGRES_VAR: &str = "BLOCKCHAIN_SKIP_POSTGRES";
-
-/// A database `bc_bench_<random>` on 127.0.0.1:5432, dropped with this value.
-#[derive(Debug)]
-pub(crate) struct BenchDatabase {
-    name: String,
-}
-
-impl BenchDatabase {
-    /// Why PostgreSQL benchmarks cannot run, if they cannot: checked before
-    /// registering them, since criterion wants every registered benchmark to run.
-    pub(crate) fn unavailable() -> Option<String> {
-        if std::env::var(SKIP_POSTGRES_VAR).is_ok_and(|value| value == "1") {
-            return Some(format!("{SKIP_POSTGRES_VAR}=1"));
-        }
-        let server = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
-        std::net::TcpStream::connect_timeout(&server, std::time::Duration::from_secs(2))
-            .err()
-            .map(|error| format!("no PostgreSQL server at {server} ({error})"))
-    }
-
-    /// Creates the database.
-    pub(crate) async fn create() -> BenchDatabase {
-        let name = format!("bc_bench_{:016x}", rand::random::<u64>());
-        let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL)
-            .await
-            .unwrap_or_else(|error| panic!("connecting to {POSTGRES_ADMIN_URL}: {error}"));
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .expect("CREATE DATABASE");
-        admin.close().await.ok();
-        BenchDatabase { name }
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    /// Drops every table (migrations included), so the node's migrations
-    /// start over: as empty as a new database, without creating one each time.
-    async fn empty(&self) {
-        let mut connection = sqlx::PgConnection::connect(&self.url())
-            .await
-            .expect("the bench database accepts connections");
-        sqlx::raw_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-            .execute(&mut connection)
-            .await
-            .expect("emptying the bench database");
-        connection.close().await.ok();
-    }
-}
-
-impl Drop for BenchDatabase {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // On a thread of its own: drop cannot await, and may run inside a runtime.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let mut admin = sqlx::PgConnection::connect(POSTGRES_ADMIN_URL).await.ok()?;
-                sqlx::raw_sql(AssertSqlSafe(sql))
-                    .execute(&mut admin)
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!("could not drop the bench database {}", self.name);
         }
     }
 }

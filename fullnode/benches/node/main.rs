@@ -32,9 +32,10 @@ use blockchain_node::clock::now_ms;
 use blockchain_node::config::{Cli, Config};
 use blockchain_node::miner::{Miner, Template};
 use blockchain_node::node::{self, RunningNode};
+use blockchain_testkit::postgres::{self, PostgresDatabase};
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group};
 
-use fixture::{BenchDatabase, ChainStore, PARAMS, fixture};
+use fixture::{ChainStore, PARAMS, fixture};
 use http_load::HttpLoad;
 
 /// The REST path both servers are loaded on.
@@ -80,14 +81,13 @@ fn connect_blocks(c: &mut Criterion) {
     group.bench_function("connect_sqlite", |b| {
         b.iter_custom(|blocks| runtime.block_on(time_connecting(&ChainStore::Sqlite, blocks)))
     });
-    match BenchDatabase::unavailable() {
+    match postgres::unavailable() {
         Some(why) => eprintln!("node/connect_postgres not run: {why}"),
         None => {
             let mut store = None;
             group.bench_function("connect_postgres", |b| {
-                let store = store.get_or_insert_with(|| {
-                    ChainStore::Postgres(runtime.block_on(BenchDatabase::create()))
-                });
+                let store =
+                    store.get_or_insert_with(|| ChainStore::Postgres(PostgresDatabase::create()));
                 b.iter_custom(|blocks| runtime.block_on(time_connecting(store, blocks)))
             });
             // The database is dropped here, with `store`.
@@ -145,15 +145,14 @@ fn mempool_accept(c: &mut Criterion) {
             runtime.block_on(time_accepting(&ChainStore::Sqlite, iterations))
         })
     });
-    match BenchDatabase::unavailable() {
+    match postgres::unavailable() {
         Some(why) => eprintln!("node/mempool_accept_postgres not run: {why}"),
         None => {
             let mut store = None;
             group.bench_function("mempool_accept_postgres", |b| {
                 fixture();
-                let store = store.get_or_insert_with(|| {
-                    ChainStore::Postgres(runtime.block_on(BenchDatabase::create()))
-                });
+                let store =
+                    store.get_or_insert_with(|| ChainStore::Postgres(PostgresDatabase::create()));
                 b.iter_custom(|iterations| runtime.block_on(time_accepting(store, iterations)))
             });
         }

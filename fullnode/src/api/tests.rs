@@ -5,8 +5,8 @@
 //! One suite, run against both backends: SQLite in a temporary directory and
 //! the PostgreSQL server at 127.0.0.1:5432 (a fresh database per test).
 //! Without that server the PostgreSQL tests fail, unless
-//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set (at build time, which reports them
-//! as ignored: fullnode/build.rs).
+//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set at build time, which reports them
+//! as ignored (see the `blockchain-testkit` crate).
 //!
 //! [`Chain`]: crate::chain::Chain
 
@@ -25,35 +25,12 @@ mod transactions;
 mod wallet;
 mod webhooks;
 
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
-/// Runs each test function against both backends: `module: [function, …]`.
-/// A test function takes the empty [`TestDatabase`] it runs on.
-macro_rules! on_both_backends {
-    ($($module:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
-        mod sqlite {
-            $($(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$module::$test(super::TestDatabase::sqlite()).await;
-                }
-            )*)*
-        }
-        mod postgres {
-            $($(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[cfg_attr(skip_postgres, ignore = "BLOCKCHAIN_SKIP_POSTGRES=1 at build time")]
-                async fn $test() {
-                    if let Some(database) = super::TestDatabase::postgres().await {
-                        super::$module::$test(database).await;
-                    }
-                }
-            )*)*
-        }
-    };
-}
-
-on_both_backends! {
+// Each test function takes the empty [`TestDatabase`] it runs on.
+blockchain_testkit::on_both_backends! {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    open: TestDatabase::open;
     reads: [
         status_describes_a_fresh_regtest_node,
         latest_blocks_are_newest_first_within_the_limit_bounds,

@@ -4,25 +4,12 @@
 use blockchain_core::crypto::SigningKey;
 use blockchain_core::params::REGTEST;
 
+use blockchain_testkit::vectors::vector_signing_key;
+
 use super::*;
 use crate::config::Cli;
 
 const NOW: u64 = 1_764_000_000_000;
-
-fn vector_key(index: usize) -> SigningKey {
-    let vectors: serde_json::Value = serde_json::from_str(include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../core/tests/data/rsa.json"
-    )))
-    .expect("rsa.json is JSON");
-    let der = hex::decode(
-        vectors["keys"][index]["pkcs8"]
-            .as_str()
-            .expect("a pkcs8 key"),
-    )
-    .expect("hex");
-    SigningKey::from_pkcs8_der(&der).expect("an RSA-3072 key")
-}
 
 fn config(network: &str, admins: &[&SigningKey]) -> Config {
     let prefix = if network == "regtest" {
@@ -73,7 +60,7 @@ fn challenges_are_random_and_name_network_and_expiry() {
 
 #[test]
 fn an_admin_logs_in_once_per_challenge_and_the_token_verifies() {
-    let admin = vector_key(0);
+    let admin = vector_signing_key(0);
     let auth = auth(&[&admin]);
     let challenge = auth.issue_challenge(NOW);
     let signature = sign(&admin, &challenge.text);
@@ -99,7 +86,7 @@ fn an_admin_logs_in_once_per_challenge_and_the_token_verifies() {
 
 #[test]
 fn each_bad_login_is_refused_for_its_reason() {
-    let (admin, other) = (vector_key(0), vector_key(1));
+    let (admin, other) = (vector_signing_key(0), vector_signing_key(1));
     let auth = auth(&[&admin]);
 
     let challenge = auth.issue_challenge(NOW);
@@ -161,7 +148,7 @@ fn each_bad_login_is_refused_for_its_reason() {
 
 #[test]
 fn tokens_need_this_key_this_network_and_a_current_admin() {
-    let (admin, other) = (vector_key(0), vector_key(1));
+    let (admin, other) = (vector_signing_key(0), vector_signing_key(1));
     let key = JwtKey::new([9; jwt::KEY_LEN]);
     let auth = AdminAuth::new(&config("regtest", &[&admin]), key.clone());
     let token = auth.issue_token(admin.public_key().address(), NOW).token;

@@ -18,7 +18,7 @@ use crate::storage::{
     self, Backend, ChainUpdate, OutboxEntry, PendingWrite, Storage, StorageError, StoredBlock,
     StoredHeader, StoredPeer, StoredTransaction, StoredWebhook,
 };
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const MEMPOOL_MAX: usize = 1_000;
 const MINER: Address = Address([7; 20]);

@@ -11,7 +11,7 @@ use blockchain_core::{Address, Block, BlockHash, CompactBits, Params, Target};
 use super::{Arrival, BlockOutcome, Chain, SubmitBlockError, block_template};
 use crate::mempool::Mempool;
 use crate::storage;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const MEMPOOL_MAX: usize = 1_000;
 const HALF_LIFE_MS: u64 = 3_600_000;
@@ -30,6 +30,12 @@ fn easy_devnet() -> &'static Params {
     }))
 }
 
+/// [`easy_devnet`] and a new chain with its rules on `database`.
+async fn easy_devnet_chain(database: &TestDatabase) -> (&'static Params, Arc<Chain>) {
+    let params = easy_devnet();
+    (params, open_chain(params, database).await)
+}
+
 async fn open_chain(params: &'static Params, database: &TestDatabase) -> Arc<Chain> {
     let storage = storage::open(database.url())
         .await
@@ -42,24 +48,7 @@ async fn open_chain(params: &'static Params, database: &TestDatabase) -> Arc<Cha
 /// Mines and submits a block at `time` on the known block `parent`, whose
 /// account state is `state` (advanced past the new block).
 async fn mine_on(chain: &Chain, parent: &BlockHash, state: &mut StateTree, time: u64) -> Block {
-    let entry = chain
-        .inner
-        .lock()
-        .await
-        .index
-        .get(parent)
-        .expect("a known parent")
-        .clone();
-    let template = block_template(
-        chain.params,
-        &entry,
-        state,
-        &Mempool::new(MEMPOOL_MAX),
-        MINER,
-        time,
-    );
-    let block = crate::miner::search(&template, 0, 1, &AtomicU64::new(0), || true)
-        .expect("a search without a stop finds a block");
+    let block = mine_unsubmitted(chain, parent, state, time).await;
     apply_transactions(state, &block.transactions).expect("a template applies");
     chain
         .submit_block(block.clone(), time)
@@ -79,80 +68,79 @@ async fn anchor_of(chain: &Chain, block: &Block) -> Option<u64> {
         .anchor_time
 }
 
-#[tokio::test]
-async fn each_branch_is_anchored_at_its_block_one_across_restarts_sqlite() {
-    anchors_across_restarts(TestDatabase::sqlite()).await;
+blockchain_testkit::on_both_backends! {
+    #[tokio::test]
+    open: TestDatabase::open;
+    restarts: [each_branch_is_anchored_at_its_block_one_across_restarts],
 }
 
-#[tokio::test]
-async fn each_branch_is_anchored_at_its_block_one_across_restarts_postgres() {
-    if let Some(database) = TestDatabase::postgres().await {
-        anchors_across_restarts(database).await;
+mod restarts {
+    use super::*;
+
+    pub(super) async fn each_branch_is_anchored_at_its_block_one_across_restarts(
+        database: TestDatabase,
+    ) {
+        let (params, chain) = easy_devnet_chain(&database).await;
+        let genesis = params.genesis_hash();
+
+        // The best branch: block 1 a hundred days after the genesis time (on the
+        // genesis-anchored rule that was the pow limit, 0x207fffff), block 2 one
+        // half-life late: the next target is twice the genesis one.
+        let block_one_time = params.genesis_time_ms + 100 * DAY_MS;
+        let mut state = StateTree::new();
+        let one = mine_on(&chain, &genesis, &mut state, block_one_time).await;
+        assert_eq!(one.header.bits, params.genesis_bits);
+        let two_time = block_one_time + HALF_LIFE_MS + params.target_spacing_ms;
+        let two = mine_on(&chain, &one.hash(), &mut state, two_time).await;
+        assert_eq!(two.header.bits, params.genesis_bits);
+        let doubled = CompactBits(0x2008_0000);
+        assert_eq!(chain.status().next_bits, doubled);
+
+        // A side branch whose block 1 came a day later.
+        let mut side_state = StateTree::new();
+        let side_time = block_one_time + DAY_MS;
+        let side_one = mine_on(&chain, &genesis, &mut side_state, side_time).await;
+        assert_eq!(chain.status().hash, two.hash());
+
+        let restarted = open_chain(params, &database).await;
+        assert_eq!(restarted.status().hash, two.hash());
+        assert_eq!(restarted.status().next_bits, doubled);
+        let template = restarted.template(MINER, two_time + 1).await;
+        assert_eq!(template.block.header.bits, doubled);
+        assert_eq!(anchor_of(&restarted, &one).await, Some(block_one_time));
+        assert_eq!(anchor_of(&restarted, &two).await, Some(block_one_time));
+        assert_eq!(anchor_of(&restarted, &side_one).await, Some(side_time));
+
+        // The side branch takes over, on its own schedule: the genesis bits.
+        let spacing = params.target_spacing_ms;
+        let side_two = mine_on(
+            &restarted,
+            &side_one.hash(),
+            &mut side_state,
+            side_time + spacing,
+        )
+        .await;
+        let side_three = mine_on(
+            &restarted,
+            &side_two.hash(),
+            &mut side_state,
+            side_time + 2 * spacing,
+        )
+        .await;
+        assert_eq!(side_three.header.bits, params.genesis_bits);
+        assert_eq!(restarted.status().hash, side_three.hash());
+        assert_eq!(restarted.status().next_bits, params.genesis_bits);
+
+        let again = open_chain(params, &database).await;
+        assert_eq!(again.status().hash, side_three.hash());
+        assert_eq!(again.status().next_bits, params.genesis_bits);
+        assert_eq!(anchor_of(&again, &side_three).await, Some(side_time));
+        assert_eq!(anchor_of(&again, &two).await, Some(block_one_time));
+        // The old branch's anchor still gives its next block the doubled target.
+        let three = mine_on(&again, &two.hash(), &mut state, two_time + spacing).await;
+        assert_eq!(three.header.bits, doubled);
+        assert_eq!(again.status().hash, side_three.hash());
     }
-}
-
-async fn anchors_across_restarts(database: TestDatabase) {
-    let params = easy_devnet();
-    let chain = open_chain(params, &database).await;
-    let genesis = params.genesis_hash();
-
-    // The best branch: block 1 a hundred days after the genesis time (on the
-    // genesis-anchored rule that was the pow limit, 0x207fffff), block 2 one
-    // half-life late: the next target is twice the genesis one.
-    let block_one_time = params.genesis_time_ms + 100 * DAY_MS;
-    let mut state = StateTree::new();
-    let one = mine_on(&chain, &genesis, &mut state, block_one_time).await;
-    assert_eq!(one.header.bits, params.genesis_bits);
-    let two_time = block_one_time + HALF_LIFE_MS + params.target_spacing_ms;
-    let two = mine_on(&chain, &one.hash(), &mut state, two_time).await;
-    assert_eq!(two.header.bits, params.genesis_bits);
-    let doubled = CompactBits(0x2008_0000);
-    assert_eq!(chain.status().next_bits, doubled);
-
-    // A side branch whose block 1 came a day later.
-    let mut side_state = StateTree::new();
-    let side_time = block_one_time + DAY_MS;
-    let side_one = mine_on(&chain, &genesis, &mut side_state, side_time).await;
-    assert_eq!(chain.status().hash, two.hash());
-
-    let restarted = open_chain(params, &database).await;
-    assert_eq!(restarted.status().hash, two.hash());
-    assert_eq!(restarted.status().next_bits, doubled);
-    let template = restarted.template(MINER, two_time + 1).await;
-    assert_eq!(template.block.header.bits, doubled);
-    assert_eq!(anchor_of(&restarted, &one).await, Some(block_one_time));
-    assert_eq!(anchor_of(&restarted, &two).await, Some(block_one_time));
-    assert_eq!(anchor_of(&restarted, &side_one).await, Some(side_time));
-
-    // The side branch takes over, on its own schedule: the genesis bits.
-    let spacing = params.target_spacing_ms;
-    let side_two = mine_on(
-        &restarted,
-        &side_one.hash(),
-        &mut side_state,
-        side_time + spacing,
-    )
-    .await;
-    let side_three = mine_on(
-        &restarted,
-        &side_two.hash(),
-        &mut side_state,
-        side_time + 2 * spacing,
-    )
-    .await;
-    assert_eq!(side_three.header.bits, params.genesis_bits);
-    assert_eq!(restarted.status().hash, side_three.hash());
-    assert_eq!(restarted.status().next_bits, params.genesis_bits);
-
-    let again = open_chain(params, &database).await;
-    assert_eq!(again.status().hash, side_three.hash());
-    assert_eq!(again.status().next_bits, params.genesis_bits);
-    assert_eq!(anchor_of(&again, &side_three).await, Some(side_time));
-    assert_eq!(anchor_of(&again, &two).await, Some(block_one_time));
-    // The old branch's anchor still gives its next block the doubled target.
-    let three = mine_on(&again, &two.hash(), &mut state, two_time + spacing).await;
-    assert_eq!(three.header.bits, doubled);
-    assert_eq!(again.status().hash, side_three.hash());
 }
 
 /// Mines a block at `time` on the known block `parent`, whose account state
@@ -188,8 +176,7 @@ async fn mine_unsubmitted(
 #[tokio::test]
 async fn a_block_too_far_in_the_future_is_not_invalid() {
     let database = TestDatabase::sqlite();
-    let params = easy_devnet();
-    let chain = open_chain(params, &database).await;
+    let (params, chain) = easy_devnet_chain(&database).await;
     let now = params.genesis_time_ms + DAY_MS;
     let time = now + 5 * 60_000;
     let block = mine_unsubmitted(&chain, &params.genesis_hash(), &mut StateTree::new(), time).await;
@@ -227,8 +214,7 @@ async fn a_block_too_far_in_the_future_is_not_invalid() {
 #[tokio::test]
 async fn unrequested_blocks_are_stored_only_when_they_add_work() {
     let database = TestDatabase::sqlite();
-    let params = easy_devnet();
-    let chain = open_chain(params, &database).await;
+    let (params, chain) = easy_devnet_chain(&database).await;
     let genesis = params.genesis_hash();
     let time = params.genesis_time_ms + DAY_MS;
     let mut state = StateTree::new();
@@ -245,31 +231,34 @@ async fn unrequested_blocks_are_stored_only_when_they_add_work() {
     assert!(!chain.knows_block(&side.hash()).await);
     assert_eq!(database_blocks(&chain).await, 2, "genesis and block 1 only");
 
-    let checked = chain
-        .check_block(side.clone(), time + 1, Arrival::Requested)
-        .await
-        .expect("valid");
     assert_eq!(
-        chain
-            .submit_checked_block(checked, Arrival::Requested)
-            .await
-            .expect("stored"),
+        check_and_submit(&chain, &side, time + 1, Arrival::Requested).await,
         BlockOutcome::SideBranch
     );
 
     let two = mine_unsubmitted(&chain, &one.hash(), &mut state, time + 2).await;
-    let checked = chain
-        .check_block(two.clone(), time + 2, Arrival::Unrequested)
-        .await
-        .expect("adds work");
     assert_eq!(
-        chain
-            .submit_checked_block(checked, Arrival::Unrequested)
-            .await
-            .expect("stored"),
+        check_and_submit(&chain, &two, time + 2, Arrival::Unrequested).await,
         BlockOutcome::NewTip
     );
     assert_eq!(chain.status().hash, two.hash());
+}
+
+/// Checks `block`, arrived as `arrival` at `now`, which must pass, then stores it.
+async fn check_and_submit(
+    chain: &Chain,
+    block: &Block,
+    now: u64,
+    arrival: Arrival,
+) -> BlockOutcome {
+    let checked = chain
+        .check_block(block.clone(), now, arrival)
+        .await
+        .expect("the block passes its checks");
+    chain
+        .submit_checked_block(checked, arrival)
+        .await
+        .expect("stored")
 }
 
 /// Blocks in the block index (what storage loaded plus what was stored since).
@@ -288,8 +277,7 @@ async fn database_blocks(chain: &Chain) -> usize {
 #[tokio::test]
 async fn blocks_are_served_from_the_best_chain_once_each_within_a_budget() {
     let database = TestDatabase::sqlite();
-    let params = easy_devnet();
-    let chain = open_chain(params, &database).await;
+    let (params, chain) = easy_devnet_chain(&database).await;
     let genesis = params.genesis_hash();
     let time = params.genesis_time_ms + DAY_MS;
     let mut state = StateTree::new();

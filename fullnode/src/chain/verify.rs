@@ -50,7 +50,6 @@ pub fn check_block_parallel(params: &Params, block: Block) -> Result<CheckedBloc
 
 #[cfg(test)]
 mod tests {
-    use blockchain_core::crypto::SigningKey;
     use blockchain_core::params::REGTEST;
     use blockchain_core::transaction::TxError;
     use blockchain_core::{Address, Amount};
@@ -59,11 +58,7 @@ mod tests {
     use super::*;
 
     fn signed_block(count: usize, corrupt: &[usize]) -> Block {
-        let vectors: serde_json::Value =
-            serde_json::from_str(include_str!("../../../core/tests/data/rsa.json"))
-                .expect("vector file is JSON");
-        let pkcs8 = hex::decode(vectors["keys"][0]["pkcs8"].as_str().expect("hex")).expect("hex");
-        let key = SigningKey::from_pkcs8_der(&pkcs8).expect("valid key");
+        let key = blockchain_testkit::vectors::vector_signing_key(0);
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
         let mut block = REGTEST.genesis_block();
         block.header.height = 1;

@@ -1,8 +1,8 @@
 //! One suite, run against both backends: SQLite in a temporary directory and
 //! the PostgreSQL server at 127.0.0.1:5432 (a fresh database per test).
 //! Without that server the PostgreSQL tests fail, unless
-//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set (at build time, which reports them
-//! as ignored: fullnode/build.rs).
+//! `BLOCKCHAIN_SKIP_POSTGRES=1` is set at build time, which reports them
+//! as ignored (see the `blockchain-testkit` crate).
 
 mod chain_updates;
 mod fixtures;
@@ -16,33 +16,10 @@ use std::path::PathBuf;
 use self::harness::TestDb;
 use super::*;
 
-/// Runs each test function against both backends: `module: [function, …]`.
-macro_rules! on_both_backends {
-    ($($module:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
-        mod sqlite {
-            $($(
-                #[tokio::test]
-                async fn $test() {
-                    let mut db = super::TestDb::sqlite().await;
-                    super::$module::$test(&mut db).await;
-                }
-            )*)*
-        }
-        mod postgres {
-            $($(
-                #[tokio::test]
-                #[cfg_attr(skip_postgres, ignore = "BLOCKCHAIN_SKIP_POSTGRES=1 at build time")]
-                async fn $test() {
-                    if let Some(mut db) = super::TestDb::postgres().await {
-                        super::$module::$test(&mut db).await;
-                    }
-                }
-            )*)*
-        }
-    };
-}
-
-on_both_backends! {
+// Each test function takes the [`TestDb`] it runs on.
+blockchain_testkit::on_both_backends! {
+    #[tokio::test]
+    open: TestDb::open;
     chain_updates: [
         block_index_is_ordered_by_height_then_arrival,
         connect_then_disconnect_moves_rows_accounts_and_tip,
@@ -73,7 +50,7 @@ on_both_backends! {
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_mode_with_full_sync() {
-    let db = TestDb::sqlite().await;
+    let db = TestDb::open(blockchain_testkit::Backend::Sqlite).await;
     let mut connection = db.storage.pool().acquire().await.expect("connection");
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(&mut *connection)

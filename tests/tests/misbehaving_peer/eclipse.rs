@@ -9,7 +9,7 @@ use libp2p::Multiaddr;
 use super::{ban_reason, peer_id, wait_until};
 use crate::p2p::{node_with, tip};
 use crate::support::sybils::Sybils;
-use crate::support::vector_address;
+use blockchain_testkit::vectors::vector_address;
 
 /// The default `--max-inbound-per-ip`.
 const MAX_INBOUND_PER_IP: usize = 16;

@@ -13,8 +13,8 @@ use super::{ban_reason, headers, honest_node, peer_id, vector_transaction, wait_
 use crate::p2p::{node_with, tip};
 use crate::support::blocks::{orphan_block, side_block};
 use crate::support::evil_peer::{EvilPeer, Lie};
-use crate::support::http::request;
-use crate::support::{data, vector_address};
+use blockchain_testkit::http::request;
+use blockchain_testkit::vectors::{repository_json, vector_address};
 
 /// Side-branch blocks the flood test sends; `FLOOD_BLOCKS` changes it.
 const DEFAULT_FLOOD_BLOCKS: usize = 10_000;
@@ -22,7 +22,7 @@ const DEFAULT_FLOOD_BLOCKS: usize = 10_000;
 /// About `bytes` of validly signed transactions (the REST vectors, again
 /// and again): a block body whose signatures cost real work to check.
 fn signed_padding(bytes: usize) -> Vec<Transaction> {
-    let vectors = data("tests/data/rest_transactions.json");
+    let vectors = repository_json("tests/data/rest_transactions.json");
     let vectors: Vec<Transaction> = vectors["transactions"]["regtest"]
         .as_array()
         .expect("transactions")

@@ -9,7 +9,9 @@ use blockchain_core::header::check_proof_of_work;
 use blockchain_core::header_chain::HeaderChain;
 use blockchain_core::merkle::merkle_root;
 use blockchain_core::state::{StateTree, apply_transactions};
-use blockchain_core::{Address, Block, BlockHash, Header, Params, Transaction};
+use blockchain_core::{
+    Address, Block, BlockHash, CompactBits, Header, MerkleHash, Params, Transaction,
+};
 
 /// The harness's clock is not checked: every header is in the past for it.
 const NO_CLOCK: u64 = u64::MAX / 2;
@@ -62,19 +64,19 @@ impl ChainBuilder {
         let mut state = self.states[parent].clone();
         apply_transactions(&mut state, &all).expect("the transactions apply");
         let txids: Vec<_> = all.iter().map(Transaction::txid).collect();
-        let mut header = Header {
-            version: Header::VERSION,
-            height,
-            prev_hash: *parent,
-            merkle_root: merkle_root(&txids),
-            state_root: state.root(),
-            time,
-            bits: next_bits(self.params, &parent_info),
-            nonce,
-        };
-        while check_proof_of_work(self.params, &header.hash(), header.bits).is_err() {
-            header.nonce += 1;
-        }
+        let header = mined(
+            self.params,
+            Header {
+                version: Header::VERSION,
+                height,
+                prev_hash: *parent,
+                merkle_root: merkle_root(&txids),
+                state_root: state.root(),
+                time,
+                bits: next_bits(self.params, &parent_info),
+                nonce,
+            },
+        );
         self.headers
             .accept_headers(&[header], NO_CLOCK)
             .expect("a valid header");
@@ -119,6 +121,49 @@ impl ChainBuilder {
     }
 }
 
+/// `header` with the first nonce from its own that meets its proof of work.
+fn mined(params: &Params, mut header: Header) -> Header {
+    while check_proof_of_work(params, &header.hash(), header.bits).is_err() {
+        header.nonce += 1;
+    }
+    header
+}
+
+/// A mined block at `height` and `time` on `prev_hash` with `state_root`
+/// and `bits`: a coinbase paying the reward, then `padding`.
+fn padded_block(
+    params: &'static Params,
+    height: u64,
+    prev_hash: BlockHash,
+    state_root: MerkleHash,
+    time: u64,
+    bits: CompactBits,
+    padding: &[Transaction],
+) -> Block {
+    let mut transactions = vec![Transaction::coinbase(
+        Address([0xee; 20]),
+        params.block_reward(height),
+        height,
+        time,
+    )];
+    transactions.extend_from_slice(padding);
+    let txids: Vec<_> = transactions.iter().map(Transaction::txid).collect();
+    let header = Header {
+        version: Header::VERSION,
+        height,
+        prev_hash,
+        merkle_root: merkle_root(&txids),
+        state_root,
+        time,
+        bits,
+        nonce: 0,
+    };
+    Block {
+        header: mined(params, header),
+        transactions,
+    }
+}
+
 /// A block at `height` whose parent no one has (its prev_hash is made from
 /// `salt`), with a valid proof of work and merkle root, carrying `padding`
 /// after its coinbase.
@@ -131,31 +176,15 @@ pub(crate) fn orphan_block(
     let mut prev_hash = [0xab; 32];
     prev_hash[..8].copy_from_slice(&salt.to_le_bytes());
     let time = params.genesis_time_ms + height * params.target_spacing_ms;
-    let mut transactions = vec![Transaction::coinbase(
-        Address([0xee; 20]),
-        params.block_reward(height),
+    padded_block(
+        params,
         height,
+        BlockHash(prev_hash),
+        MerkleHash::ZERO,
         time,
-    )];
-    transactions.extend_from_slice(padding);
-    let txids: Vec<_> = transactions.iter().map(Transaction::txid).collect();
-    let mut header = Header {
-        version: Header::VERSION,
-        height,
-        prev_hash: BlockHash(prev_hash),
-        merkle_root: merkle_root(&txids),
-        state_root: blockchain_core::MerkleHash::ZERO,
-        time,
-        bits: params.genesis_bits,
-        nonce: 0,
-    };
-    while check_proof_of_work(params, &header.hash(), header.bits).is_err() {
-        header.nonce += 1;
-    }
-    Block {
-        header,
-        transactions,
-    }
+        params.genesis_bits,
+        padding,
+    )
 }
 
 /// A child of `parent` (regtest-style: the parent's bits) that passes every
@@ -169,33 +198,15 @@ pub(crate) fn side_block(
     salt: u64,
     padding: &[Transaction],
 ) -> Block {
-    let height = parent.height + 1;
-    let time = parent.time + 1 + salt % 1_000;
-    let mut transactions = vec![Transaction::coinbase(
-        Address([0xee; 20]),
-        params.block_reward(height),
-        height,
-        time,
-    )];
-    transactions.extend_from_slice(padding);
-    let txids: Vec<_> = transactions.iter().map(Transaction::txid).collect();
     let mut state_root = [0x5e; 32];
     state_root[..8].copy_from_slice(&salt.to_le_bytes());
-    let mut header = Header {
-        version: Header::VERSION,
-        height,
-        prev_hash: parent.hash(),
-        merkle_root: merkle_root(&txids),
-        state_root: blockchain_core::MerkleHash(state_root),
-        time,
-        bits: parent.bits,
-        nonce: 0,
-    };
-    while check_proof_of_work(params, &header.hash(), header.bits).is_err() {
-        header.nonce += 1;
-    }
-    Block {
-        header,
-        transactions,
-    }
+    padded_block(
+        params,
+        parent.height + 1,
+        parent.hash(),
+        MerkleHash(state_root),
+        parent.time + 1 + salt % 1_000,
+        parent.bits,
+        padding,
+    )
 }

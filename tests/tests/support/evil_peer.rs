@@ -17,7 +17,7 @@ use blockchain_node::p2p::behaviour::{Behaviour, BehaviourEvent, ProtocolNames};
 use futures::StreamExt;
 use libp2p::multiaddr::Protocol;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, noise, request_response, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, gossipsub, noise, request_response, yamux};
 use tokio::sync::mpsc;
 
 /// How a liar lies.
@@ -97,11 +97,7 @@ impl EvilPeer {
 
     /// Starts a liar on the protocol names of `params`'s network.
     pub(crate) fn start_on(params: &'static Params, lie: Lie) -> EvilPeer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let runtime = super::peer_runtime();
         let names = ProtocolNames::for_network(params.name).expect("protocol names");
         let (swarm, addr, ws_addr) = runtime.block_on(listen(&names));
         let peer_id = *swarm.local_peer_id();
@@ -159,14 +155,7 @@ impl EvilPeer {
 }
 
 async fn listen(names: &ProtocolNames) -> (Swarm<Behaviour>, Multiaddr, Multiaddr) {
-    let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .expect("TCP transport")
+    let mut swarm = super::tcp_swarm_builder!()
         .with_websocket(noise::Config::new, yamux::Config::default)
         .await
         .expect("WebSocket transport")

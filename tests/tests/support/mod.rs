@@ -1,26 +1,34 @@
-//! Running real `blockchain-node` processes and talking HTTP to them.
+//! Running real `blockchain-node` processes and peers to test them with;
+//! the support every suite shares (throwaway PostgreSQL databases, the HTTP
+//! client, the vector keys, polling) is the `blockchain-testkit` crate.
 
 pub(crate) mod blocks;
 pub(crate) mod evil_peer;
-pub(crate) mod http;
 pub(crate) mod node;
-pub(crate) mod postgres;
 pub(crate) mod sybils;
 
-use serde_json::Value;
-
-/// A JSON file from the repository's test data.
-/// The regtest address of RSA test-vector key `index` (core/tests/data/rsa.json).
-pub(crate) fn vector_address(index: usize) -> String {
-    data("core/tests/data/rsa.json")["keys"][index]["rblk"]
-        .as_str()
-        .expect("address")
-        .to_owned()
+/// The runtime a peer of the tests runs its swarm on: one worker, so many
+/// peers fit on two cores; dropping it stops the peer.
+pub(crate) fn peer_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
-pub(crate) fn data(path: &str) -> Value {
-    let full = format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"));
-    let text =
-        std::fs::read_to_string(&full).unwrap_or_else(|error| panic!("reading {full}: {error}"));
-    serde_json::from_str(&text).expect("test data is JSON")
+/// A swarm builder with a new identity on TCP (no delay), noise and yamux:
+/// what every peer of the tests speaks.
+macro_rules! tcp_swarm_builder {
+    () => {
+        libp2p::SwarmBuilder::with_new_identity()
+            .with_tokio()
+            .with_tcp(
+                libp2p::tcp::Config::default().nodelay(true),
+                libp2p::noise::Config::new,
+                libp2p::yamux::Config::default,
+            )
+            .expect("TCP transport")
+    };
 }
+pub(crate) use tcp_swarm_builder;

@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::http;
+use blockchain_testkit::http;
+use blockchain_testkit::wait::wait_until;
 
 /// The node binary, built once per test run (a no-op when up to date).
 fn binary() -> &'static Path {
@@ -125,15 +126,12 @@ impl NodeProcess {
             log,
             data_dir: options.data_dir.clone(),
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while http::request(node.addr, "GET", "/api/v1/status", None).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "node did not answer; log:\n{}",
-                node.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(
+            "the node's API to answer",
+            Duration::from_secs(30),
+            || format!("; log:\n{}", node.log_text()),
+            || http::request(node.addr, "GET", "/api/v1/status", None).is_ok(),
+        );
         node
     }
 

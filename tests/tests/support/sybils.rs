@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, noise, ping, tcp, yamux};
+use libp2p::{Multiaddr, ping};
 
 /// The Sybils; they disconnect when dropped.
 #[derive(Debug)]
@@ -23,24 +23,13 @@ pub(crate) struct Sybils {
 impl Sybils {
     /// Starts `count` peers that each dial `target` once.
     pub(crate) fn connect(count: usize, target: &Multiaddr) -> Sybils {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
+        let runtime = super::peer_runtime();
         let open = Arc::new(AtomicUsize::new(0));
         let settled = Arc::new(AtomicUsize::new(0));
         for _ in 0..count {
             let (open, settled, target) = (Arc::clone(&open), Arc::clone(&settled), target.clone());
             runtime.spawn(async move {
-                let mut swarm = libp2p::SwarmBuilder::with_new_identity()
-                    .with_tokio()
-                    .with_tcp(
-                        tcp::Config::default().nodelay(true),
-                        noise::Config::new,
-                        yamux::Config::default,
-                    )
-                    .expect("TCP transport")
+                let mut swarm = super::tcp_swarm_builder!()
                     .with_behaviour(|_| ping::Behaviour::default())
                     .expect("ping")
                     .with_swarm_config(|config| {

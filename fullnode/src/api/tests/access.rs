@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::harness::{
     LOOPBACK, REMOTE, Reply, TEST_COOKIE, TestNode, api, get, post_json, unused_address, vector_key,
 };
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const TOKEN: &str = "s3cret-api-token";
 

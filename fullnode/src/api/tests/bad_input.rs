@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use blockchain_core::params::DEVNET;
+use blockchain_core::params::{DEVNET, REGTEST};
 use blockchain_core::{Amount, Transaction};
 use serde_json::{Value, json};
 
@@ -13,14 +13,14 @@ use super::harness::{
 };
 use crate::api::BODY_LIMIT;
 use crate::clock::now_ms;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// A valid signed transaction's JSON from a funded key, and the node.
 async fn funded_node(database: TestDatabase) -> (TestNode, Value) {
     let node = TestNode::start(database).await;
     let (alice, bob) = (vector_key(0), vector_key(1));
     node.mine(&alice.address, 1).await;
-    let valid = transaction_json(&sign(&alice, &bob.address, 1_000, 10, 0));
+    let valid = transaction_json(&REGTEST, &sign(&alice, &bob.address, 1_000, 10, 0));
     (node, valid)
 }
 

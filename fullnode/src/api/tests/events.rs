@@ -9,21 +9,22 @@ use std::time::Duration;
 
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{StatusCode, header};
+use blockchain_core::params::REGTEST;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tower::ServiceExt;
 
 use super::harness::{
-    LOOPBACK, REMOTE, TEST_BEARER, TEST_COOKIE, TestNode, api, eventually, get, sign, test_config,
-    transaction_json, vector_key,
+    LOOPBACK, REMOTE, TEST_BEARER, TEST_COOKIE, TestNode, api, get, sign, test_config,
+    transaction_json, vector_key, wait_until_async,
 };
 use super::metrics::Scrape;
 use super::socket::http;
 use crate::api::app;
 use crate::api::events::{CLIENT_QUEUE, EventStreams, MAX_EVENT_STREAMS_PER_CLIENT};
 use crate::node::{self, RunningNode};
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// Longest wait for anything the node should do at once.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -190,7 +191,7 @@ async fn post(address: SocketAddr, path: &str, body: &Value) -> Value {
         (200..300).contains(&reply.status),
         "POST {path}: {} {}",
         reply.status,
-        String::from_utf8_lossy(&reply.body)
+        String::from_utf8_lossy(&reply.raw)
     );
     reply.json()
 }
@@ -216,7 +217,12 @@ pub(super) async fn event_stream_announces_blocks_and_transactions_and_ends_at_s
     );
 
     let transaction = sign(&alice, &bob.address, 150_000_000, 1_000, 0);
-    let accepted = post(address, "/transactions", &transaction_json(&transaction)).await;
+    let accepted = post(
+        address,
+        "/transactions",
+        &transaction_json(&REGTEST, &transaction),
+    )
+    .await;
     let announced = client.next_named("new_transaction").await;
     assert_eq!(announced, json!({ "txid": transaction.txid().to_string() }));
     assert_eq!(announced["txid"], accepted["txid"]);
@@ -339,7 +345,7 @@ pub(super) async fn event_streams_beyond_the_limit_are_refused(database: TestDat
 
     // A client that goes away frees its slot.
     drop(open);
-    eventually(10, "the slot to be freed", || async {
+    wait_until_async("the slot to be freed", Duration::from_secs(10), || async {
         node.state.events.clients() == 0
     })
     .await;
@@ -368,9 +374,11 @@ pub(super) async fn one_client_cannot_hold_every_event_stream(database: TestData
     assert_eq!(other.status(), StatusCode::OK);
     // A stream that ends gives its client's place back.
     open.pop();
-    eventually(10, "the client's place to be freed", || async {
-        open_from(LOOPBACK).await.expect("infallible").status() == StatusCode::OK
-    })
+    wait_until_async(
+        "the client's place to be freed",
+        Duration::from_secs(10),
+        || async { open_from(LOOPBACK).await.expect("infallible").status() == StatusCode::OK },
+    )
     .await;
     drop(other);
 }

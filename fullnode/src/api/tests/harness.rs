@@ -1,6 +1,7 @@
 //! A node without a socket: a real chain on a test database behind
 //! [`app`], called with `oneshot` from a mocked client address; requests,
-//! answers, the RSA vector keys and signed transactions.
+//! answers and signed transactions (the vector keys, the transaction JSON
+//! and polling come from the shared test support, re-exported here).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -9,13 +10,13 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use blockchain_core::crypto::SigningKey;
 use blockchain_core::params::REGTEST;
 use blockchain_core::{Address, Amount, Network, Transaction};
+pub(super) use blockchain_testkit::vectors::{VectorKey, rsa_vectors, vector_key};
+pub(super) use blockchain_testkit::wait::wait_until_async;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use crate::api::json::SubmitTransaction;
 use crate::api::{AppState, app};
 use crate::auth::AdminAuth;
 use crate::chain::Chain;
@@ -23,7 +24,8 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::mining::MiningControl;
 use crate::storage;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
+pub(super) use crate::testing::transaction_json;
 use crate::webhooks::Webhooks;
 
 /// A caller on this machine.
@@ -143,7 +145,7 @@ impl TestNode {
 
     /// Submits a signed transaction through the API.
     pub(super) async fn submit(&self, transaction: &Transaction) -> Reply {
-        self.post("/transactions", &transaction_json(transaction))
+        self.post("/transactions", &transaction_json(&REGTEST, transaction))
             .await
     }
 
@@ -319,54 +321,6 @@ impl Reply {
     }
 }
 
-/// One of the RSA-3072 keys made by Python `cryptography` (core/tests/data/rsa.json).
-#[derive(Debug)]
-pub(super) struct VectorKey {
-    pub(super) key: SigningKey,
-    /// SPKI DER, hex.
-    pub(super) spki: String,
-    /// Regtest address.
-    pub(super) address: String,
-    /// The same key's devnet address.
-    pub(super) devnet_address: String,
-}
-
-const RSA_VECTORS: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../core/tests/data/rsa.json"
-));
-
-/// core/tests/data/rsa.json.
-pub(super) fn rsa_vectors() -> Value {
-    serde_json::from_str(RSA_VECTORS).expect("rsa.json is JSON")
-}
-
-/// Vector key `index` (0, 1 or 2).
-pub(super) fn vector_key(index: usize) -> VectorKey {
-    let vectors = rsa_vectors();
-    let vector = &vectors["keys"][index];
-    let text = |name: &str| {
-        vector[name]
-            .as_str()
-            .unwrap_or_else(|| panic!("key {index} has {name}"))
-            .to_owned()
-    };
-    let der = hex::decode(text("pkcs8")).expect("pkcs8 is hex");
-    let key = SigningKey::from_pkcs8_der(&der).expect("a valid RSA-3072 key");
-    let spki = text("spki");
-    assert_eq!(
-        hex::encode(key.public_key().to_spki_der()),
-        spki,
-        "key {index}"
-    );
-    VectorKey {
-        key,
-        spki,
-        address: text("rblk"),
-        devnet_address: text("tblk"),
-    }
-}
-
 /// A regtest address string as bytes.
 pub(super) fn parse_address(text: &str) -> Address {
     Address::from_bech32m(text, REGTEST.address_prefix).expect("a regtest address")
@@ -390,26 +344,4 @@ pub(super) fn sign(from: &VectorKey, to: &str, amount: u64, fee: u64, nonce: u64
         &mut rand::rngs::SysRng,
     )
     .expect("signing works")
-}
-
-/// The JSON that POST /transactions takes.
-pub(super) fn transaction_json(transaction: &Transaction) -> Value {
-    serde_json::to_value(SubmitTransaction::of(&REGTEST, transaction))
-        .expect("a transaction body serializes")
-}
-
-/// Polls `condition` every 50 ms for up to `seconds`.
-pub(super) async fn eventually<F, Fut>(seconds: u64, what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {seconds} s waiting for {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
 }

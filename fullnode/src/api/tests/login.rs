@@ -13,7 +13,7 @@ use super::harness::{
 use crate::auth::jwt::{JwtKey, KEY_LEN};
 use crate::auth::{AdminAuth, CHALLENGE_TTL};
 use crate::clock::now_ms;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// A node whose one administrator is vector key 0.
 async fn node_with_admin(database: TestDatabase) -> TestNode {

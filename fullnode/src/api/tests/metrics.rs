@@ -5,14 +5,16 @@
 //! libp2p's metrics follow once the peer-to-peer layer runs.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use blockchain_core::params::REGTEST;
 use serde_json::json;
 
-use super::harness::{api, eventually, sign, test_config, transaction_json, vector_key};
+use super::harness::{api, sign, test_config, transaction_json, vector_key, wait_until_async};
 use super::socket::http;
 use crate::metrics::exposition::{Exposition, Kind};
 use crate::node;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// A parsed scrape of GET /metrics.
 #[derive(Debug)]
@@ -27,7 +29,7 @@ impl Scrape {
             reply.header("content-type"),
             Some("text/plain; version=0.0.4; charset=utf-8")
         );
-        let text = String::from_utf8(reply.body).expect("the exposition is UTF-8");
+        let text = String::from_utf8(reply.raw).expect("the exposition is UTF-8");
         let exposition = Exposition::parse(&text)
             .unwrap_or_else(|error| panic!("GET /metrics does not parse ({error}):\n{text}"));
         // The Prometheus text parser knows no other types (no `info`, `unknown`).
@@ -106,15 +108,17 @@ pub(super) async fn metrics_parse_and_move_when_a_block_is_mined(database: TestD
         "POST",
         &api("/transactions"),
         &[("Content-Type", "application/json")],
-        transaction_json(&transaction).to_string().as_bytes(),
+        transaction_json(&REGTEST, &transaction)
+            .to_string()
+            .as_bytes(),
     )
     .await;
     assert_eq!(submitted.status, 202);
 
     // The counters follow the chain's events on a task of their own.
-    eventually(
-        10,
+    wait_until_async(
         "the counters to count the block and the transaction",
+        Duration::from_secs(10),
         || async {
             let scrape = Scrape::of(address).await;
             scrape.value("blockchain_blocks_connected_total", &[]) == 2.0
@@ -228,20 +232,26 @@ pub(super) async fn libp2p_metrics_follow_the_peer_to_peer_layer(database: TestD
     let mut peer_config = test_config(&peer_database);
     peer_config.bootstrap = vec![listen_addr];
     let peer = node::start(peer_config).await.expect("the peer starts");
-    eventually(30, "the peer to sync the block", || async {
-        peer.chain.status().header.height == 1
-    })
+    wait_until_async(
+        "the peer to sync the block",
+        Duration::from_secs(30),
+        || async { peer.chain.status().header.height == 1 },
+    )
     .await;
 
-    eventually(30, "libp2p's counters to count the peer", || async {
-        let scrape = Scrape::of(address).await;
-        scrape.total("libp2p_swarm_connections_established_total") >= 1.0
-            && scrape.total("libp2p_swarm_connections_incoming_total") >= 1.0
-            && scrape.total("libp2p_bandwidth_bytes_total") > 0.0
-            && scrape.total("libp2p_identify_received_total") >= 1.0
-            && scrape.value("libp2p_request_response_requests_received_total", &[]) >= 1.0
-            && scrape.value("libp2p_request_response_responses_sent_total", &[]) >= 1.0
-    })
+    wait_until_async(
+        "libp2p's counters to count the peer",
+        Duration::from_secs(30),
+        || async {
+            let scrape = Scrape::of(address).await;
+            scrape.total("libp2p_swarm_connections_established_total") >= 1.0
+                && scrape.total("libp2p_swarm_connections_incoming_total") >= 1.0
+                && scrape.total("libp2p_bandwidth_bytes_total") > 0.0
+                && scrape.total("libp2p_identify_received_total") >= 1.0
+                && scrape.value("libp2p_request_response_requests_received_total", &[]) >= 1.0
+                && scrape.value("libp2p_request_response_responses_sent_total", &[]) >= 1.0
+        },
+    )
     .await;
     // Every protocol has its families by now (a family with labels shows
     // once it has a series).

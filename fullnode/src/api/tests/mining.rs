@@ -7,9 +7,9 @@ use axum::http::{Method, StatusCode};
 use serde_json::json;
 
 use super::harness::{
-    LOOPBACK, TestNode, api, eventually, post_json, request, send_to, vector_key, with_cookie,
+    LOOPBACK, TestNode, api, post_json, request, send_to, vector_key, wait_until_async, with_cookie,
 };
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 pub(super) async fn mining_blocks_on_request_returns_them(database: TestDatabase) {
     let node = TestNode::start(database).await;
@@ -169,7 +169,7 @@ pub(super) async fn continuous_mining_starts_and_stops(database: TestDatabase) {
         .expect(StatusCode::OK);
     assert_eq!(started["is_mining"], true);
     assert_eq!(started["miner_address"], miner.as_str());
-    eventually(30, "three mined blocks", || async {
+    wait_until_async("three mined blocks", Duration::from_secs(30), || async {
         node.height().await >= 3
     })
     .await;
@@ -205,7 +205,7 @@ pub(super) async fn continuous_mining_starts_and_stops(database: TestDatabase) {
     ))
     .await
     .expect(StatusCode::OK);
-    eventually(30, "one more block", || async {
+    wait_until_async("one more block", Duration::from_secs(30), || async {
         node.height().await > height
     })
     .await;

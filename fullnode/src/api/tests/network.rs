@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::harness::TestNode;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const PEER_ID: &str = "12D3KooWGzRBn6Dbd4mmyCfYuwxPjP3Vk3nqwm4PxtGDrfBZnvrz";
 

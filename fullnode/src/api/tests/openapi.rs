@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
+use blockchain_core::params::REGTEST;
 use regex::Regex;
 use serde_json::{Map, Value, json};
 
@@ -13,7 +14,7 @@ use super::harness::{
     REMOTE, TestNode, api, get, parse_address, request, sign, transaction_json, unused_address,
     vector_key,
 };
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -756,8 +757,8 @@ impl<'a> CheckedClient<'a> {
         schema
     }
 
-    /// Checks `value` against `schema`: the JSON Schema keywords the
-    /// document uses.
+    /// Checks `value` against `schema` with a JSON Schema validator, on
+    /// [`CheckedClient::standalone`]'s form of the schema.
     fn check(
         &self,
         schema: &Value,
@@ -766,112 +767,92 @@ impl<'a> CheckedClient<'a> {
         direction: Direction,
         errors: &mut Vec<String>,
     ) {
-        let schema = self.resolve(schema);
-        if let Some(alternatives) = schema["oneOf"].as_array() {
-            let matching = alternatives
-                .iter()
-                .filter(|alternative| {
-                    let mut alternative_errors = Vec::new();
-                    self.check(alternative, value, at, direction, &mut alternative_errors);
-                    alternative_errors.is_empty()
-                })
-                .count();
-            if matching != 1 {
-                errors.push(format!("{at}: {value} matches {matching} of its oneOf"));
-            }
-            return;
-        }
-        let types = json_types(schema);
-        if !types.is_empty() && !types.iter().any(|name| has_json_type(value, name)) {
-            errors.push(format!("{at}: {value} is not of type {types:?}"));
-            return;
-        }
-        if let Some(options) = schema["enum"].as_array()
-            && !options.contains(value)
-        {
-            errors.push(format!("{at}: {value} is not one of {options:?}"));
-        }
-        match value {
-            Value::Number(number) => {
-                let float = number.as_f64().unwrap_or(f64::NAN);
-                if schema["minimum"]
-                    .as_f64()
-                    .is_some_and(|minimum| float < minimum)
-                {
-                    errors.push(format!("{at}: {number} is under the minimum"));
-                }
-                if schema["maximum"]
-                    .as_f64()
-                    .is_some_and(|maximum| float > maximum)
-                {
-                    errors.push(format!("{at}: {number} is over the maximum"));
-                }
-                let fits = match schema["format"].as_str() {
-                    Some("int32") => number.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
-                    Some("int64") => number.as_i64().is_some(),
-                    _ => true,
-                };
-                if !fits {
-                    errors.push(format!("{at}: {number} is not {}", schema["format"]));
-                }
-            }
-            Value::String(text) => {
-                if let Some(pattern) = schema["pattern"].as_str()
-                    && !Regex::new(pattern).expect("a valid pattern").is_match(text)
-                {
-                    errors.push(format!("{at}: {text:?} does not match {pattern}"));
-                }
-                if schema["minLength"]
-                    .as_u64()
-                    .is_some_and(|minimum| (text.chars().count() as u64) < minimum)
-                {
-                    errors.push(format!("{at}: {text:?} is too short"));
-                }
-            }
-            Value::Array(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    self.check(
-                        &schema["items"],
-                        item,
-                        &format!("{at}[{index}]"),
-                        direction,
-                        errors,
-                    );
-                }
-            }
-            Value::Object(map) => self.check_object(schema, map, at, direction, errors),
-            Value::Null | Value::Bool(_) => {}
+        let schema = self.standalone(schema, at, direction, errors);
+        let validator = jsonschema::validator_for(&schema).unwrap_or_else(|error| {
+            panic!("{at}: the schema does not compile ({error}): {schema}")
+        });
+        for error in validator.iter_errors(value) {
+            errors.push(format!("{at}{}: {error}", error.instance_path()));
         }
     }
 
-    fn check_object(
+    /// `schema` as a JSON Schema 2020-12 document of its own: references
+    /// into this document inlined, `format: int32`/`int64` as bounds, the
+    /// parts of an `allOf` (a flattened struct) merged into one object
+    /// schema. Objects sent to the node are closed when the document says
+    /// so (`additionalProperties: false`); answers always are, and every
+    /// field the node always sends (serde writes `Option`s as null) must be
+    /// documented as required: a property that is not is reported in `errors`.
+    fn standalone(
         &self,
         schema: &Value,
-        map: &Map<String, Value>,
         at: &str,
         direction: Direction,
         errors: &mut Vec<String>,
-    ) {
+    ) -> Value {
+        let schema = self.resolve(schema);
+        let Some(map) = schema.as_object() else {
+            return schema.clone();
+        };
+        if let Some(alternatives) = map.get("oneOf").and_then(Value::as_array) {
+            let alternatives = alternatives
+                .iter()
+                .map(|alternative| self.standalone(alternative, at, direction, errors))
+                .collect();
+            return json!({ "oneOf": Value::Array(alternatives) });
+        }
+        let mut standalone = Map::new();
+        for (key, value) in map {
+            let value = match key.as_str() {
+                "items" | "not" => self.standalone(value, &format!("{at}[]"), direction, errors),
+                "additionalProperties" if value.is_object() => {
+                    self.standalone(value, &format!("{at}.*"), direction, errors)
+                }
+                "anyOf" | "prefixItems" => Value::Array(
+                    value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|part| self.standalone(part, at, direction, errors))
+                        .collect(),
+                ),
+                "allOf" | "properties" | "required" | "$ref" => continue,
+                _ => value.clone(),
+            };
+            standalone.insert(key.clone(), value);
+        }
+        if let Some(bounds) = match map.get("format").and_then(Value::as_str) {
+            Some("int32") => Some((i128::from(i32::MIN), i128::from(i32::MAX))),
+            Some("int64") => Some((i128::from(i64::MIN), i128::from(i64::MAX))),
+            _ => None,
+        } {
+            let tighter = |key: &str, bound: i128, keep: fn(i128, i128) -> i128| {
+                schema_number(schema, key).map_or(bound, |documented| keep(documented, bound))
+            };
+            standalone.insert(
+                "minimum".into(),
+                json!(tighter("minimum", bounds.0, i128::max)),
+            );
+            standalone.insert(
+                "maximum".into(),
+                json!(tighter("maximum", bounds.1, i128::min)),
+            );
+        }
+
         let mut shape = ObjectShape::default();
         self.object_shape(schema, &mut shape);
         if !shape.described {
-            return; // A free-form object (this document's own schema).
+            return Value::Object(standalone); // A free-form object (this document's own schema).
         }
-        for name in &shape.required {
-            if !map.contains_key(*name) {
-                errors.push(format!("{at}: required field {name} is missing"));
-            }
+        let mut properties = Map::new();
+        for (name, property) in &shape.properties {
+            let property = self.standalone(property, &format!("{at}.{name}"), direction, errors);
+            properties.insert((*name).to_owned(), property);
         }
-        for (key, item) in map {
-            match shape.properties.get(key.as_str()) {
-                Some(property) => {
-                    self.check(property, item, &format!("{at}.{key}"), direction, errors)
-                }
-                None if shape.closed || direction == Direction::Answer => {
-                    errors.push(format!("{at}: field {key} is not documented"));
-                }
-                None => {}
-            }
+        standalone.insert("properties".into(), Value::Object(properties));
+        standalone.insert("required".into(), json!(shape.required));
+        if shape.closed || direction == Direction::Answer {
+            standalone.insert("additionalProperties".into(), Value::Bool(false));
         }
         if direction == Direction::Answer {
             for name in shape.properties.keys() {
@@ -882,6 +863,7 @@ impl<'a> CheckedClient<'a> {
                 }
             }
         }
+        Value::Object(standalone)
     }
 
     /// The properties of an object schema, through `allOf` (a flattened struct).
@@ -952,19 +934,6 @@ fn json_types(schema: &Value) -> Vec<&str> {
     }
 }
 
-fn has_json_type(value: &Value, name: &str) -> bool {
-    match name {
-        "null" => value.is_null(),
-        "boolean" => value.is_boolean(),
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "string" => value.is_string(),
-        "number" => value.is_number(),
-        "integer" => value.is_i64() || value.is_u64(),
-        _ => false,
-    }
-}
-
 pub(super) async fn documented_schemas_describe_real_answers(database: TestDatabase) {
     let node = TestNode::with_config(database, |config| {
         config.admin_addresses = vec![parse_address(&vector_key(0).address)];
@@ -981,6 +950,25 @@ pub(super) async fn documented_schemas_describe_real_answers(database: TestDatab
         .call(StatusCode::OK, Method::GET, "/status", None)
         .await;
     assert!(status["peer_id"].is_null(), "{status}");
+    // The check catches what it looks for.
+    let documented =
+        client.resolve(&client.document["paths"]["/status"]["get"]["responses"]["200"]);
+    let schema = documented["content"]["application/json"]["schema"].clone();
+    let mut surplus = status.clone();
+    surplus["undocumented"] = json!(1);
+    let mut missing = status.clone();
+    missing.as_object_mut().expect("an object").remove("height");
+    let mut mistyped = status.clone();
+    mistyped["height"] = json!("tall");
+    for (breakage, broken) in [
+        ("an undocumented field", surplus),
+        ("a missing field", missing),
+        ("a field of the wrong type", mistyped),
+    ] {
+        let mut errors = Vec::new();
+        client.check(&schema, &broken, "answer", Direction::Answer, &mut errors);
+        assert!(!errors.is_empty(), "{breakage} goes unnoticed");
+    }
     let mining = client
         .call(StatusCode::OK, Method::GET, "/mining/status", None)
         .await;
@@ -1050,7 +1038,7 @@ pub(super) async fn documented_schemas_describe_real_answers(database: TestDatab
             StatusCode::ACCEPTED,
             Method::POST,
             "/transactions",
-            Some(transaction_json(&transaction)),
+            Some(transaction_json(&REGTEST, &transaction)),
         )
         .await;
     assert_eq!(submitted, json!({ "txid": txid, "status": "pending" }));
@@ -1059,7 +1047,7 @@ pub(super) async fn documented_schemas_describe_real_answers(database: TestDatab
             StatusCode::CONFLICT,
             Method::POST,
             "/transactions",
-            Some(transaction_json(&transaction)),
+            Some(transaction_json(&REGTEST, &transaction)),
         )
         .await;
     client

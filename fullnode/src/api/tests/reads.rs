@@ -9,7 +9,7 @@ use blockchain_core::{Decode, Header, Txid};
 use serde_json::{Value, json};
 
 use super::harness::{TestNode, api, get, request, sign, vector_key};
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

@@ -1,11 +1,12 @@
 //! Through a real socket: `node::start` on 127.0.0.1:0, plain HTTP/1.1 over
-//! a TCP stream (a minimal client, so the suite needs no HTTP client crate),
-//! then `RunningNode::stop`.
+//! a TCP stream (the minimal client of `blockchain_testkit::http`, so the
+//! suite needs no HTTP client crate), then `RunningNode::stop`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use blockchain_testkit::http::{Response, send_async};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -13,123 +14,38 @@ use super::harness::{test_config, vector_key, www_dir};
 use crate::api::BODY_LIMIT;
 use crate::api::server::ServerLimits;
 use crate::node::{self, RunningNode};
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
-/// An HTTP answer.
-#[derive(Debug)]
-pub(super) struct HttpReply {
-    pub(super) status: u16,
-    pub(super) headers: Vec<(String, String)>,
-    pub(super) body: Vec<u8>,
-}
-
-impl HttpReply {
-    pub(super) fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    pub(super) fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            panic!(
-                "not JSON ({error}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// Checks the API's error shape and code.
-    #[track_caller]
-    fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!(
-            self.status,
-            status,
-            "{}",
-            String::from_utf8_lossy(&self.body)
-        );
-        assert_eq!(self.header("content-type"), Some("application/json"));
-        let body = self.json();
-        assert_eq!(body["error"], true, "{body}");
-        assert_eq!(body["code"], code, "{body}");
-        assert!(body["message"].is_string(), "{body}");
-        assert!(body.get("details").is_some(), "{body}");
-    }
-}
-
-/// One request on a fresh connection (`Connection: close`), read to the end.
+/// One request on a fresh connection, read to the end (the shared test
+/// client); panics when the connection fails.
 pub(super) async fn http(
     address: SocketAddr,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> HttpReply {
-    let mut stream = TcpStream::connect(address).await.expect("the node accepts");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method == "POST" {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.expect("write head");
-    // The server may answer (e.g. 413) before reading the whole body.
-    let _ = stream.write_all(body).await;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read the answer");
-    parse_reply(&raw)
+) -> Response {
+    send_async(address, method, path, headers, body)
+        .await
+        .unwrap_or_else(|error| panic!("{method} {path}: {error}"))
 }
 
-fn parse_reply(raw: &[u8]) -> HttpReply {
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no end of head in {:?}", String::from_utf8_lossy(raw)));
-    let head = std::str::from_utf8(&raw[..split]).expect("the head is text");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("a status line");
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(name, value)| {
-        name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
-    }
-    HttpReply {
-        status,
-        headers,
-        body,
-    }
+/// The API's error shape, on answers read through a real socket.
+trait ApiErrorShape {
+    /// Checks the API's error shape and code.
+    fn assert_error(&self, status: u16, code: &str);
 }
 
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|window| window == b"\r\n")
-            .expect("a chunk size line");
-        let size_text = std::str::from_utf8(&raw[..line_end]).expect("chunk size is text");
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .expect("chunk size is hex");
-        if size == 0 {
-            return body;
-        }
-        let start = line_end + 2;
-        body.extend_from_slice(&raw[start..start + size]);
-        raw = &raw[start + size + 2..];
+impl ApiErrorShape for Response {
+    #[track_caller]
+    fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        let body = self.json();
+        assert_eq!(body["error"], true, "{body}");
+        assert_eq!(body["code"], code, "{body}");
+        assert!(body["message"].is_string(), "{body}");
+        assert!(body.get("details").is_some(), "{body}");
     }
 }
 
@@ -156,7 +72,7 @@ pub(super) async fn started_node_serves_the_api_and_web_app_and_stops(database: 
     let index = http(address, "GET", "/", &[], b"").await;
     assert_eq!(index.status, 200);
     assert_eq!(
-        index.body,
+        index.raw,
         std::fs::read(www_dir().join("index.html")).expect("www/index.html")
     );
 
@@ -231,7 +147,7 @@ pub(super) async fn the_api_cookie_opens_protected_routes_and_changes_at_restart
         refused.status,
         401,
         "{}",
-        String::from_utf8_lossy(&refused.body)
+        String::from_utf8_lossy(&refused.raw)
     );
     // The real connection's address reaches the rate limiter: loopback is
     // counted like any client.
@@ -240,12 +156,7 @@ pub(super) async fn the_api_cookie_opens_protected_routes_and_changes_at_restart
     assert!(refused.header("x-ratelimit-reset").is_some());
     let token = read_cookie(&node);
     let mined = mine(Some(token.clone())).await;
-    assert_eq!(
-        mined.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&mined.body)
-    );
+    assert_eq!(mined.status, 201, "{}", String::from_utf8_lossy(&mined.raw));
     assert_eq!(mined.json()["count"], 2);
     // The cookie's holder is the operator, whom the rate limit spares.
     assert_eq!(mined.header("x-ratelimit-limit"), None);

@@ -8,7 +8,7 @@ use blockchain_core::{Decode, MerkleHash, Txid};
 use serde_json::Value;
 
 use super::harness::{TestNode, parse_address, sign, unused_address, vector_key};
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const REWARD: u64 = 5_000_000_000;
 

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::harness::{
     LOOPBACK, REMOTE, TestNode, api, post_json, send_to, unused_address, vector_key, with_cookie,
 };
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const PASSWORD: &str = "correct horse battery staple";
 

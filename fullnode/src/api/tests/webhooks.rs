@@ -24,12 +24,12 @@ use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::PrivateKeyDer;
 
 use super::harness::{
-    REMOTE, TEST_BEARER, TEST_COOKIE, TestNode, eventually, post_json, sign, test_config,
-    vector_key,
+    REMOTE, TEST_BEARER, TEST_COOKIE, TestNode, post_json, sign, test_config, vector_key,
+    wait_until_async,
 };
 use super::socket::http;
 use crate::node;
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 use crate::webhooks::{MAX_WEBHOOKS, signature};
 
 const SECRET: &str = "a webhook secret of some length";
@@ -298,9 +298,11 @@ pub(super) async fn mined_blocks_and_transactions_are_delivered_signed(database:
 
     let (alice, bob) = (vector_key(0), vector_key(1));
     let mined = node.mine(&alice.address, 3).await;
-    eventually(20, "three block deliveries", || async {
-        receiver.received().len() >= 3
-    })
+    wait_until_async(
+        "three block deliveries",
+        Duration::from_secs(20),
+        || async { receiver.received().len() >= 3 },
+    )
     .await;
     let received = receiver.received();
     assert!(received.iter().all(|delivery| delivery.path == "/blocks"));
@@ -322,9 +324,11 @@ pub(super) async fn mined_blocks_and_transactions_are_delivered_signed(database:
 
     let transaction = sign(&alice, &bob.address, 1_000, 10, 0);
     node.submit(&transaction).await.expect(StatusCode::ACCEPTED);
-    eventually(20, "the transaction delivery", || async {
-        receiver.received().len() >= 4
-    })
+    wait_until_async(
+        "the transaction delivery",
+        Duration::from_secs(20),
+        || async { receiver.received().len() >= 4 },
+    )
     .await;
     let delivery = receiver.received()[3].clone();
     assert_eq!(delivery.path, "/tx");
@@ -352,7 +356,7 @@ pub(super) async fn deliveries_arrive_after_the_receiver_was_down(database: Test
     let port = receiver.address.port();
     register(&node, &receiver.url("/hook"), &["new_block"]).await;
     node.mine(&miner, 1).await;
-    eventually(20, "the first delivery", || async {
+    wait_until_async("the first delivery", Duration::from_secs(20), || async {
         receiver.received().len() == 1
     })
     .await;
@@ -367,7 +371,7 @@ pub(super) async fn deliveries_arrive_after_the_receiver_was_down(database: Test
     // Back, on the same port, but failing once: the same delivery is retried.
     inbox.failures_left.store(1, Ordering::SeqCst);
     let receiver = Receiver::start(port, inbox).await;
-    eventually(40, "the late deliveries", || async {
+    wait_until_async("the late deliveries", Duration::from_secs(40), || async {
         receiver.received().len() >= 4
     })
     .await;
@@ -382,7 +386,7 @@ pub(super) async fn deliveries_arrive_after_the_receiver_was_down(database: Test
         "a retry repeats its delivery id"
     );
     assert_ne!(delivery_ids[2], delivery_ids[3]);
-    eventually(10, "an empty queue", || async {
+    wait_until_async("an empty queue", Duration::from_secs(10), || async {
         node.get("/webhooks").await.expect(StatusCode::OK)["webhooks"][0]["queued"] == 0
     })
     .await;
@@ -424,23 +428,29 @@ pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase)
     )
     .await;
     assert_eq!(mined.status, 201);
-    eventually(20, "a delivery before the restart", || async {
-        receiver.received().len() == 1
-    })
+    wait_until_async(
+        "a delivery before the restart",
+        Duration::from_secs(20),
+        || async { receiver.received().len() == 1 },
+    )
     .await;
     // Acknowledged and out of the outbox (else it is sent again after the
     // restart, as at-least-once allows).
-    eventually(10, "the delivery to leave the queue", || async {
-        let listed = http(
-            running.http_addr,
-            "GET",
-            "/api/v1/webhooks",
-            &[("Authorization", TEST_BEARER)],
-            b"",
-        )
-        .await;
-        listed.json()["webhooks"][0]["queued"] == 0
-    })
+    wait_until_async(
+        "the delivery to leave the queue",
+        Duration::from_secs(10),
+        || async {
+            let listed = http(
+                running.http_addr,
+                "GET",
+                "/api/v1/webhooks",
+                &[("Authorization", TEST_BEARER)],
+                b"",
+            )
+            .await;
+            listed.json()["webhooks"][0]["queued"] == 0
+        },
+    )
     .await;
     running.stop().await.expect("a clean stop");
 
@@ -462,9 +472,11 @@ pub(super) async fn subscriptions_survive_a_node_restart(database: TestDatabase)
     )
     .await;
     assert_eq!(mined.status, 201);
-    eventually(20, "a delivery after the restart", || async {
-        receiver.received().len() == 2
-    })
+    wait_until_async(
+        "a delivery after the restart",
+        Duration::from_secs(20),
+        || async { receiver.received().len() == 2 },
+    )
     .await;
     assert_eq!(delivered_heights(&receiver.received()), vec![1, 2]);
     again.stop().await.expect("a clean stop");
@@ -614,7 +626,7 @@ pub(super) async fn https_deliveries_need_a_trusted_certificate(database: TestDa
     let impostor_hook = register(&node, &impostor.url("/blocks"), &["new_block"]).await;
 
     let mined = node.mine(&vector_key(0).address, 1).await;
-    eventually(20, "the https delivery", || async {
+    wait_until_async("the https delivery", Duration::from_secs(20), || async {
         !receiver.received().is_empty()
     })
     .await;
@@ -629,7 +641,7 @@ pub(super) async fn https_deliveries_need_a_trusted_certificate(database: TestDa
 
     // The untrusted certificate: every attempt fails its handshake and is
     // retried; nothing is delivered and the delivery stays queued.
-    eventually(20, "a retried handshake", || async {
+    wait_until_async("a retried handshake", Duration::from_secs(20), || async {
         impostor.handshakes() >= 2
     })
     .await;
@@ -643,10 +655,14 @@ pub(super) async fn https_deliveries_need_a_trusted_certificate(database: TestDa
             .expect("listed")["queued"]
             .clone()
     };
-    eventually(10, "the delivered one dequeued", || async {
-        let listed = node.get("/webhooks").await.expect(StatusCode::OK);
-        queued(&listed, &hook["id"]) == 0
-    })
+    wait_until_async(
+        "the delivered one dequeued",
+        Duration::from_secs(10),
+        || async {
+            let listed = node.get("/webhooks").await.expect(StatusCode::OK);
+            queued(&listed, &hook["id"]) == 0
+        },
+    )
     .await;
     let listed = node.get("/webhooks").await.expect(StatusCode::OK);
     assert_eq!(queued(&listed, &impostor_hook["id"]), 1, "{listed}");
@@ -705,14 +721,20 @@ pub(super) async fn queued_deliveries_survive_a_stop(database: TestDatabase) {
         json!({ "miner_address": miner, "count": 3 }),
     )
     .await;
-    eventually(20, "a failed first attempt", || async {
-        !receiver.received().is_empty()
-    })
+    wait_until_async(
+        "a failed first attempt",
+        Duration::from_secs(20),
+        || async { !receiver.received().is_empty() },
+    )
     .await;
-    eventually(20, "three queued deliveries", || async {
-        let listed = call(running.http_addr, "GET", "/api/v1/webhooks", Value::Null).await;
-        listed["webhooks"][0]["queued"] == 3
-    })
+    wait_until_async(
+        "three queued deliveries",
+        Duration::from_secs(20),
+        || async {
+            let listed = call(running.http_addr, "GET", "/api/v1/webhooks", Value::Null).await;
+            listed["webhooks"][0]["queued"] == 3
+        },
+    )
     .await;
     let first_run_ids: Vec<String> = receiver
         .received()
@@ -725,9 +747,11 @@ pub(super) async fn queued_deliveries_survive_a_stop(database: TestDatabase) {
     let tried = receiver.received().len();
     inbox.failures_left.store(0, Ordering::SeqCst);
     let again = node::start(config).await.expect("the node starts again");
-    eventually(30, "the queued deliveries after the restart", || async {
-        receiver.received().len() >= tried + 3
-    })
+    wait_until_async(
+        "the queued deliveries after the restart",
+        Duration::from_secs(30),
+        || async { receiver.received().len() >= tried + 3 },
+    )
     .await;
     let after: Vec<Received> = receiver.received()[tried..].to_vec();
     assert_eq!(delivered_heights(&after), vec![1, 2, 3]);
@@ -736,15 +760,19 @@ pub(super) async fn queued_deliveries_survive_a_stop(database: TestDatabase) {
         first_run_ids[0],
         "the delivery tried before the stop keeps its id"
     );
-    eventually(10, "an empty queue and outbox", || async {
-        again
-            .chain
-            .storage()
-            .outbox()
-            .await
-            .expect("reads")
-            .is_empty()
-    })
+    wait_until_async(
+        "an empty queue and outbox",
+        Duration::from_secs(10),
+        || async {
+            again
+                .chain
+                .storage()
+                .outbox()
+                .await
+                .expect("reads")
+                .is_empty()
+        },
+    )
     .await;
     again.stop().await.expect("a clean stop");
     receiver.stop().await;

@@ -10,32 +10,16 @@ use std::sync::atomic::AtomicU64;
 use blockchain_core::crypto::SigningKey;
 use blockchain_core::params::REGTEST;
 use blockchain_core::{Address, Amount, Transaction, Txid};
+use blockchain_testkit::vectors::vector_signing_keys;
 use rand::SeedableRng;
 use sqlx::pool::PoolConnection;
 
 use crate::chain::{Chain, SubmitTxError};
 use crate::clock::now_ms;
 use crate::storage::{self, SqlStorage, StorageError};
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 const MEMPOOL_MAX: usize = 1_000;
-
-/// The RSA test-vector keys.
-fn vector_keys() -> Vec<SigningKey> {
-    let vectors: serde_json::Value =
-        serde_json::from_str(include_str!("../../../../core/tests/data/rsa.json"))
-            .expect("rsa.json is JSON");
-    vectors["keys"]
-        .as_array()
-        .expect("rsa.json lists keys")
-        .iter()
-        .map(|key| {
-            let der = hex::decode(key["pkcs8"].as_str().expect("pkcs8 is a string"))
-                .expect("pkcs8 is hex");
-            SigningKey::from_pkcs8_der(&der).expect("the vector keys are valid")
-        })
-        .collect()
-}
 
 fn address_of(key: &SigningKey) -> Address {
     key.public_key().address()
@@ -144,7 +128,7 @@ fn refused(result: Result<Txid, SubmitTxError>) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_submitters_are_all_stored_before_their_answer() {
     let database = TestDatabase::sqlite();
-    let keys = vector_keys();
+    let keys = vector_signing_keys();
     let chain = funded_chain(&database, &keys).await;
     let per_sender = 8;
     let senders: Vec<_> = keys
@@ -187,7 +171,7 @@ async fn concurrent_submitters_are_all_stored_before_their_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_senders_transactions_admitted_before_the_commit_keep_their_order() {
     let database = TestDatabase::sqlite();
-    let keys = vector_keys();
+    let keys = vector_signing_keys();
     let chain = funded_chain(&database, &keys[..1]).await;
     // Commits wait behind this write lock, while admissions go on.
     let mut blocker = side_connection(&database).await;
@@ -220,7 +204,7 @@ async fn a_senders_transactions_admitted_before_the_commit_keep_their_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_batch_is_refused_with_its_senders_later_transactions() {
     let database = TestDatabase::sqlite();
-    let keys = vector_keys();
+    let keys = vector_signing_keys();
     let chain = funded_chain(&database, &keys).await;
     let mut blocker = side_connection(&database).await;
     run(&mut blocker, "BEGIN IMMEDIATE").await;
@@ -271,7 +255,7 @@ async fn a_failed_batch_is_refused_with_its_senders_later_transactions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_replacement_gives_the_replaced_transaction_back() {
     let database = TestDatabase::sqlite();
-    let keys = vector_keys();
+    let keys = vector_signing_keys();
     let chain = funded_chain(&database, &keys[..1]).await;
     let original = payment(&keys[0], 0, 10, 4);
     let later = payment(&keys[0], 1, 10, 4);

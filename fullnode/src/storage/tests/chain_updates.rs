@@ -7,7 +7,7 @@ use super::fixtures::*;
 use super::harness::TestDb;
 use crate::storage::{Backend, ChainUpdate, Storage, StorageError, StoredTransaction};
 
-pub(super) async fn block_index_is_ordered_by_height_then_arrival(db: &mut TestDb) {
+pub(super) async fn block_index_is_ordered_by_height_then_arrival(db: TestDb) {
     let storage = &db.storage;
     assert_eq!(storage.tip().await.expect("tip"), None);
     assert!(storage.load_block_index().await.expect("index").is_empty());
@@ -47,7 +47,7 @@ pub(super) async fn block_index_is_ordered_by_height_then_arrival(db: &mut TestD
     assert_eq!(storage.backend(), Backend::from_url(&db.url).expect("url"));
 }
 
-pub(super) async fn connect_then_disconnect_moves_rows_accounts_and_tip(db: &mut TestDb) {
+pub(super) async fn connect_then_disconnect_moves_rows_accounts_and_tip(db: TestDb) {
     let storage = &db.storage;
     let miner = address(1);
     let alice = sender_of(0xa1);
@@ -228,7 +228,7 @@ pub(super) async fn connect_then_disconnect_moves_rows_accounts_and_tip(db: &mut
     );
 }
 
-pub(super) async fn failed_chain_update_leaves_nothing(db: &mut TestDb) {
+pub(super) async fn failed_chain_update_leaves_nothing(db: TestDb) {
     let storage = &db.storage;
     let blocks = chain(2, address(1));
     connect_chain(storage, &blocks[..1]).await;
@@ -268,7 +268,7 @@ pub(super) async fn failed_chain_update_leaves_nothing(db: &mut TestDb) {
     assert!(storage.load_accounts().await.expect("accounts").is_empty());
 }
 
-pub(super) async fn mempool_add_replace_remove_and_load(db: &mut TestDb) {
+pub(super) async fn mempool_add_replace_remove_and_load(db: TestDb) {
     let storage = &db.storage;
     let first = payment(1, address(9), 100, 1, 0);
     let second = payment(2, address(9), 100, 2, 0);
@@ -328,7 +328,7 @@ pub(super) async fn mempool_add_replace_remove_and_load(db: &mut TestDb) {
     );
 }
 
-pub(super) async fn pending_batches_apply_in_order_across_statements(db: &mut TestDb) {
+pub(super) async fn pending_batches_apply_in_order_across_statements(db: TestDb) {
     let storage = &db.storage;
     // 150 writes, inserted in multi-row runs of up to 64; the write that
     // displaces `evicted` cuts the runs, and `evicted` comes back at the end.
@@ -363,7 +363,7 @@ pub(super) async fn pending_batches_apply_in_order_across_statements(db: &mut Te
 /// A chain update larger than one statement: 131 transaction rows (runs of
 /// 64, 64, 2 and 1), 100 account upserts beside 3 deletions, 70 pending
 /// transactions back in the mempool; every row lands with its values.
-pub(super) async fn large_updates_span_several_statements(db: &mut TestDb) {
+pub(super) async fn large_updates_span_several_statements(db: TestDb) {
     let storage = &db.storage;
     let miner = address(1);
     let genesis = block(None, miner, Vec::new(), 0);

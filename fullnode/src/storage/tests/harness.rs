@@ -1,7 +1,9 @@
 //! A database per test (see [`TestDatabase`]), opened as a [`SqlStorage`].
 
+use blockchain_testkit::Backend;
+
 use crate::storage::{SqlStorage, Storage};
-use crate::test_support::TestDatabase;
+use crate::testing::TestDatabase;
 
 /// A database for one test, removed when dropped.
 pub(super) struct TestDb {
@@ -11,16 +13,9 @@ pub(super) struct TestDb {
 }
 
 impl TestDb {
-    pub(super) async fn sqlite() -> TestDb {
-        TestDb::connect(TestDatabase::sqlite()).await
-    }
-
-    /// None when PostgreSQL tests are skipped on purpose.
-    pub(super) async fn postgres() -> Option<TestDb> {
-        Some(TestDb::connect(TestDatabase::postgres().await?).await)
-    }
-
-    async fn connect(database: TestDatabase) -> TestDb {
+    /// An empty database on `backend`, opened.
+    pub(super) async fn open(backend: Backend) -> TestDb {
+        let database = TestDatabase::new(backend);
         let url = database.url().to_owned();
         let storage = SqlStorage::connect(&url)
             .await

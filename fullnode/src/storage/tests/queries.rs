@@ -6,7 +6,7 @@ use super::fixtures::*;
 use super::harness::TestDb;
 use crate::storage::{Storage, StoredBlock};
 
-pub(super) async fn block_queries_see_only_the_best_chain(db: &mut TestDb) {
+pub(super) async fn block_queries_see_only_the_best_chain(db: TestDb) {
     let storage = &db.storage;
     let main = chain(5, address(1));
     connect_chain(storage, &main).await;
@@ -94,7 +94,7 @@ pub(super) async fn block_queries_see_only_the_best_chain(db: &mut TestDb) {
     assert!(storage.headers(0, 0).await.expect("headers").is_empty());
 }
 
-pub(super) async fn address_history_is_newest_first_and_paged(db: &mut TestDb) {
+pub(super) async fn address_history_is_newest_first_and_paged(db: TestDb) {
     let storage = &db.storage;
     let alice = sender_of(0xa1);
     let bob = address(0xb0);

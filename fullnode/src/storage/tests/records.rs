@@ -7,7 +7,7 @@ use super::fixtures::*;
 use super::harness::TestDb;
 use crate::storage::{ChainUpdate, Storage, StorageError, StoredPeer};
 
-pub(super) async fn wallets_are_stored_and_replaced(db: &mut TestDb) {
+pub(super) async fn wallets_are_stored_and_replaced(db: TestDb) {
     let storage = &db.storage;
     let owner = address(4);
     assert_eq!(storage.wallet(&owner).await.expect("wallet"), None);
@@ -33,7 +33,7 @@ pub(super) async fn wallets_are_stored_and_replaced(db: &mut TestDb) {
     );
 }
 
-pub(super) async fn peers_are_upserted_and_most_recent_first(db: &mut TestDb) {
+pub(super) async fn peers_are_upserted_and_most_recent_first(db: TestDb) {
     let storage = &db.storage;
     let peer = |id: &str, addrs: &[&str], last_seen_ms: u64| StoredPeer {
         peer_id: id.to_owned(),
@@ -72,7 +72,7 @@ pub(super) async fn peers_are_upserted_and_most_recent_first(db: &mut TestDb) {
     assert_eq!(storage.peers(2).await.expect("peers").len(), 2);
 }
 
-pub(super) async fn corrupt_bytes_are_reported_not_panicked(db: &mut TestDb) {
+pub(super) async fn corrupt_bytes_are_reported_not_panicked(db: TestDb) {
     let pay = payment(1, address(2), 1, 1, 0);
     let blocks = [
         block(None, address(1), Vec::new(), 0),
@@ -157,7 +157,7 @@ pub(super) async fn corrupt_bytes_are_reported_not_panicked(db: &mut TestDb) {
     is_corrupt(storage.peers(10).await.map(drop), "peer addresses");
 }
 
-pub(super) async fn reopening_keeps_everything(db: &mut TestDb) {
+pub(super) async fn reopening_keeps_everything(mut db: TestDb) {
     let alice = sender_of(0xa1);
     let pay = payment(0xa1, address(2), 5, 1, 0);
     let pending = payment(0xa1, address(2), 6, 1, 1);
@@ -233,7 +233,7 @@ pub(super) async fn reopening_keeps_everything(db: &mut TestDb) {
     assert_eq!(storage.peers(10).await.expect("peers"), vec![peer]);
 }
 
-pub(super) async fn the_peer_table_keeps_the_most_recent_peers(db: &mut TestDb) {
+pub(super) async fn the_peer_table_keeps_the_most_recent_peers(db: TestDb) {
     let storage = &db.storage;
     let count = crate::storage::MAX_STORED_PEERS as u64 + 5;
     for n in 0..count {

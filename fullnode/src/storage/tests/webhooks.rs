@@ -15,7 +15,7 @@ fn webhook(id: &str, created_ms: u64, events: &[&str]) -> StoredWebhook {
     }
 }
 
-pub(super) async fn webhooks_are_added_listed_and_deleted(db: &mut TestDb) {
+pub(super) async fn webhooks_are_added_listed_and_deleted(mut db: TestDb) {
     let storage = &db.storage;
     assert_eq!(storage.webhooks().await.expect("none yet"), Vec::new());
     let second = webhook("bb", START_MS + 1, &["new_block"]);
@@ -45,7 +45,7 @@ pub(super) async fn webhooks_are_added_listed_and_deleted(db: &mut TestDb) {
     );
 }
 
-pub(super) async fn corrupt_webhook_events_are_reported(db: &mut TestDb) {
+pub(super) async fn corrupt_webhook_events_are_reported(db: TestDb) {
     db.storage
         .add_webhook(&webhook("aa", START_MS, &["new_block"]))
         .await
@@ -75,7 +75,7 @@ fn outbox_entry(webhook_id: &str, delivery_id: &str, seq: u64) -> OutboxEntry {
     }
 }
 
-pub(super) async fn the_outbox_keeps_deliveries_in_order_until_removed(db: &mut TestDb) {
+pub(super) async fn the_outbox_keeps_deliveries_in_order_until_removed(mut db: TestDb) {
     for id in ["aa", "bb"] {
         db.storage
             .add_webhook(&webhook(id, START_MS, &["new_block"]))
