@@ -5,15 +5,13 @@
 //! database works again.
 
 use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use blockchain_core::state::{Account, BlockUndo, StateTree, apply_transactions};
 use blockchain_core::{Address, Block, BlockHash, Header, Transaction, Txid, Work};
 
-use super::{BlockOutcome, Chain, SubmitBlockError, block_template};
-use crate::mempool::Mempool;
+use super::{BlockOutcome, Chain, SubmitBlockError};
 use crate::storage::{
     self, Backend, ChainUpdate, OutboxEntry, PendingWrite, Storage, StorageError, StoredBlock,
     StoredHeader, StoredPeer, StoredTransaction, StoredWebhook,
@@ -21,7 +19,6 @@ use crate::storage::{
 use crate::testing::TestDatabase;
 
 const MEMPOOL_MAX: usize = 1_000;
-const MINER: Address = Address([7; 20]);
 const SPACING: u64 = 600_000;
 
 /// A database call that can be made to fail.
@@ -184,18 +181,7 @@ async fn faulty_chain(database: &TestDatabase) -> (Arc<Chain>, Arc<FaultyStorage
 /// Mines a block at `time` on the known block `parent`, whose account state
 /// is `state` (advanced past the new block).
 async fn mine(chain: &Chain, parent: &BlockHash, state: &mut StateTree, time: u64) -> Block {
-    let entry = chain
-        .inner
-        .lock()
-        .await
-        .index
-        .get(parent)
-        .expect("known")
-        .clone();
-    let mempool = Mempool::new(MEMPOOL_MAX);
-    let template = block_template(chain.params, &entry, state, &mempool, MINER, time);
-    let block = crate::miner::search(&template, 0, 1, &AtomicU64::new(0), || true)
-        .expect("a search without a stop finds a block");
+    let block = super::tests::mine_unsubmitted(chain, parent, state, time).await;
     apply_transactions(state, &block.transactions).expect("a template applies");
     block
 }

@@ -145,7 +145,7 @@ mod restarts {
 
 /// Mines a block at `time` on the known block `parent`, whose account state
 /// is `state`, without submitting it.
-async fn mine_unsubmitted(
+pub(super) async fn mine_unsubmitted(
     chain: &Chain,
     parent: &BlockHash,
     state: &mut StateTree,
