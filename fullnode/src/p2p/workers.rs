@@ -468,7 +468,22 @@ pub(super) fn spawn_publisher(
         loop {
             let event = match events.recv().await {
                 Ok(event) => event,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                    // The network task was slow to take reports (the report
+                    // channel is bounded) while the chain moved on: the
+                    // missed tips come down to the current one. Missed
+                    // transactions stay unannounced by us; held orphans are
+                    // tried again at the next tick anyway.
+                    tracing::debug!(
+                        missed,
+                        "publisher fell behind the chain: publishing the tip"
+                    );
+                    let tip = chain.status();
+                    ChainEvent::NewTip {
+                        hash: tip.hash,
+                        height: tip.header.height,
+                    }
+                }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             };
             let report = match event {

@@ -71,9 +71,12 @@ impl EventLoop {
         self.validated(&source, acceptance);
     }
 
-    /// Hands queued transactions to free workers, then carries out what
-    /// admission asks for.
+    /// Carries out what admission asks for (first: a ban empties the
+    /// banned peer's queue before anything of it reaches a worker), hands
+    /// queued transactions to free workers, then carries out what that
+    /// asked for.
     pub(super) fn drive_admission(&mut self) {
+        self.admission_actions();
         while self.transactions.idle() {
             let Some(next) = self.admission.next_to_verify() else {
                 break;
@@ -87,6 +90,10 @@ impl EventLoop {
                 self.admission.not_verified(&source);
             }
         }
+        self.admission_actions();
+    }
+
+    fn admission_actions(&mut self) {
         while let Some(action) = self.admission.poll_action() {
             match action {
                 Action::Validate {
