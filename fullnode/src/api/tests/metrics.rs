@@ -84,19 +84,7 @@ pub(super) async fn metrics_parse_and_move_when_a_block_is_mined(database: TestD
     assert!(writes_before >= 1.0, "genesis was stored: {writes_before}");
 
     let (alice, bob) = (vector_key(0), vector_key(1));
-    let body = json!({ "miner_address": alice.address, "count": 2 }).to_string();
-    let mined = http(
-        address,
-        "POST",
-        &api("/mining/blocks"),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", authorization.as_str()),
-        ],
-        body.as_bytes(),
-    )
-    .await;
-    assert_eq!(mined.status, 201);
+    mine(address, &authorization, &alice.address, 2).await;
     for path in ["/blocks/1", "/blocks/2", "/blocks/3"] {
         http(address, "GET", &api(path), &[], b"").await;
     }
@@ -208,19 +196,7 @@ pub(super) async fn libp2p_metrics_follow_the_peer_to_peer_layer(database: TestD
 
     // A block for a peer to sync, then the peer (on SQLite whatever the
     // backend under test: only this node's metrics are checked).
-    let body = json!({ "miner_address": vector_key(0).address, "count": 1 }).to_string();
-    let mined = http(
-        address,
-        "POST",
-        &api("/mining/blocks"),
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", authorization.as_str()),
-        ],
-        body.as_bytes(),
-    )
-    .await;
-    assert_eq!(mined.status, 201);
+    mine(address, &authorization, &vector_key(0).address, 1).await;
     let listen_addr = node
         .network()
         .expect("the node listens")
@@ -274,4 +250,21 @@ pub(super) async fn libp2p_metrics_follow_the_peer_to_peer_layer(database: TestD
 
     peer.stop().await.expect("a clean stop");
     node.stop().await.expect("a clean stop");
+}
+
+/// Mines `count` blocks paying `miner` through POST /mining/blocks.
+async fn mine(address: SocketAddr, authorization: &str, miner: &str, count: u32) {
+    let body = json!({ "miner_address": miner, "count": count }).to_string();
+    let mined = http(
+        address,
+        "POST",
+        &api("/mining/blocks"),
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", authorization),
+        ],
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(mined.status, 201);
 }
